@@ -1,0 +1,47 @@
+"""Bring up the ProPilot stack on a ROS 2 install.
+
+    ros2 launch propilot propilot.launch.py map_path:=/path/to/map.yaml
+    ros2 launch propilot propilot.launch.py map_path:=... scenario:=/path/to/scenario.yaml
+
+With `scenario` set, the embedded simulator's bridge drives the stack through it.
+Each node reads its parameters from launch/params/<node>.param.yaml.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+# node name -> (executable, parameter file in launch/params/, needs the map)
+NODES = {
+    "localization": ("propilot_localization", "localization.param.yaml", True),
+    "fusion": ("propilot_fusion", "fusion.param.yaml", True),
+    "hmi": ("propilot_hmi", "hmi.param.yaml", False),
+    "behaviour": ("propilot_behaviour", "behaviour.param.yaml", True),
+    "control": ("propilot_control", "control.param.yaml", False),
+    "recorder": ("propilot_recorder", "recorder.param.yaml", False),
+}
+
+
+def generate_launch_description() -> LaunchDescription:
+    map_path = LaunchConfiguration("map_path")
+    scenario = LaunchConfiguration("scenario")
+    output_dir = LaunchConfiguration("output_dir")
+    params_dir = PathJoinSubstitution([FindPackageShare("propilot"), "launch", "params"])
+    actions = [
+        DeclareLaunchArgument("map_path", description="map.yaml of the HD map"),
+        DeclareLaunchArgument("scenario", default_value="", description="scenario YAML for the simulator bridge"),
+        DeclareLaunchArgument("output_dir", default_value="out/launch", description="where runs are written"),
+    ]
+    for name, (executable, params_file, needs_map) in NODES.items():
+        overrides = {"map_path": map_path} if needs_map else {}
+        if name == "recorder":
+            overrides = {"output": PathJoinSubstitution([output_dir, "run.mcap"])}
+        actions.append(Node(package="propilot", executable=executable, name=name, output="screen",
+                            parameters=[PathJoinSubstitution([params_dir, params_file]), overrides]))
+    actions.append(Node(package="propilot", executable="propilot_sim_bridge", name="sim_bridge", output="screen",
+                        parameters=[{"scenario": scenario, "output_dir": output_dir}],
+                        condition=IfCondition(PythonExpression(["'", scenario, "' != ''"]))))
+    return LaunchDescription(actions)

@@ -1,0 +1,3 @@
+"""ProPilot: an open highway route pilot on ROS 2."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Algorithms of the stack as plain Python: no rclpy, no simulator imports."""

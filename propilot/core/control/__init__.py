@@ -1,0 +1,1 @@
+"""Longitudinal and lateral control, and the independent command supervisor."""

@@ -1,0 +1,1 @@
+"""Multi-sensor object tracking with lane assignment."""

@@ -1,0 +1,1 @@
+"""Driver-facing logic: route-pilot engagement and what the display shows."""

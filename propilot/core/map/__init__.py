@@ -1,0 +1,1 @@
+"""Lanelet2 HD map: loading with validation, lane matching, lane geometry."""

@@ -1,0 +1,1 @@
+"""Remote parking (key-fob hold-to-move)."""

@@ -1,0 +1,1 @@
+"""Behaviour planning: what the car should do this cycle."""

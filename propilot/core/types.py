@@ -1,0 +1,279 @@
+"""Core data types shared by every part of the stack.
+
+In: nothing. Out: typed, immutable dataclasses and enums. SI units, REP-103 frames
+(map: x east, y north; base_link: x forward, y left). Enum values equal the
+constants of the matching propilot_msgs message, so conversions are one-to-one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class TurnSignal(IntEnum):
+    OFF = 0
+    LEFT = 1
+    RIGHT = 2
+
+
+class RtkState(IntEnum):
+    NO_FIX = 0
+    STANDALONE = 1
+    RTK_FLOAT = 2
+    RTK_FIXED = 3
+
+
+class LaneSource(IntEnum):
+    NONE = 0
+    RTK = 1
+    CAMERA = 2
+    DEAD_RECKONING = 3
+
+
+class SensorKind(IntEnum):
+    CAMERA = 0
+    RADAR = 1
+    SONAR = 2
+
+
+class DriverEvent(IntEnum):
+    NONE = 0
+    MAIN_SWITCH = 1
+    APPROVE = 2
+    REJECT = 3
+    CANCEL = 4
+    SET_SPEED_UP = 5
+    SET_SPEED_DOWN = 6
+    TIME_GAP = 7
+    TURN_SIGNAL_LEFT = 8
+    TURN_SIGNAL_RIGHT = 9
+
+
+class PilotState(IntEnum):
+    OFF = 0
+    UNAVAILABLE = 1
+    AVAILABLE = 2
+    ENGAGED_HANDS_ON = 3
+    ENGAGED_HANDS_OFF = 4
+    TAKEOVER_REQUEST = 5
+    MINIMAL_RISK = 6
+
+    @property
+    def engaged(self) -> bool:
+        return self in (PilotState.ENGAGED_HANDS_ON, PilotState.ENGAGED_HANDS_OFF)
+
+
+class WarningLevel(IntEnum):
+    NONE = 0
+    OPTICAL = 1
+    ACOUSTIC = 2
+    DIRECT_CONTROL = 3
+
+
+class CommandMode(IntEnum):
+    MANUAL = 0
+    ROUTE_PILOT = 1
+    MINIMAL_RISK = 2
+    PARKING = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Pose2D:
+    x_m: float
+    y_m: float
+    yaw_rad: float
+
+
+@dataclass(frozen=True, slots=True)
+class GnssFix:
+    """One receiver solution: geodetic position plus its quality."""
+
+    t_s: float
+    latitude_deg: float
+    longitude_deg: float
+    sigma_m: float  # 1-sigma horizontal
+    rtk_state: RtkState
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleStatus:
+    """What the vehicle reports about itself each control cycle."""
+
+    t_s: float
+    speed_mps: float
+    accel_mps2: float = 0.0
+    yaw_rate_rps: float = 0.0
+    steering_angle_rad: float = 0.0
+    turn_signal: TurnSignal = TurnSignal.OFF
+    accelerator_pedal: float = 0.0
+    brake_pedal: float = 0.0
+    steering_torque_nm: float = 0.0
+    hands_on_wheel: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One object seen by one sensor, position in base_link."""
+
+    kind: SensorKind
+    x_m: float
+    y_m: float
+    range_m: float
+    azimuth_rad: float
+    range_rate_mps: float = float("nan")
+    range_sigma_m: float = 0.5
+    azimuth_sigma_rad: float = 0.01
+    range_rate_sigma_mps: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionFrame:
+    """All detections of one sensor for one measurement cycle."""
+
+    t_s: float
+    sensor_id: str
+    kind: SensorKind
+    detections: tuple[Detection, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EgoEstimate:
+    """The localiser's estimate of the ego state in the map frame."""
+
+    t_s: float
+    pose: Pose2D
+    speed_mps: float
+    yaw_rate_rps: float
+    position_sigma_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class LanePosition:
+    """Where the ego is on the HD map, at lane level."""
+
+    lanelet_id: int  # 0 when not matched
+    arc_length_m: float
+    lateral_offset_m: float  # from the centreline, positive to the left
+    heading_error_rad: float
+    lane_index: int  # 0 = leftmost lane of the carriageway
+    lane_count: int
+    confidence: float
+    lane_level: bool
+    source: LaneSource
+
+    @property
+    def matched(self) -> bool:
+        return self.lanelet_id != 0
+
+
+UNMATCHED = LanePosition(0, 0.0, 0.0, 0.0, 0, 0, 0.0, False, LaneSource.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One fused object in the map frame, with its lane relative to the ego."""
+
+    track_id: int
+    x_m: float
+    y_m: float
+    vx_mps: float
+    vy_mps: float
+    length_m: float = 4.5
+    width_m: float = 1.8
+    existence: float = 1.0
+    position_sigma_m: float = 0.5
+    relative_lane: int | None = None  # 0 ego lane, +1 left, -1 right
+    lanelet_id: int = 0
+    gap_m: float = float("nan")  # bumper to bumper along the lane, negative behind
+    relative_speed_mps: float = float("nan")  # object minus ego, along the lane
+
+
+@dataclass(frozen=True, slots=True)
+class DriverInput:
+    t_s: float
+    event: DriverEvent
+    proposal_uuid: str = ""
+    source: str = "virtual_driver"
+
+
+@dataclass(frozen=True, slots=True)
+class DriverMonitorReading:
+    t_s: float
+    available: bool = True
+    eyes_on_road: bool = True
+    hands_on_wheel: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HmiState:
+    """What the driver display shows, and the sound to play now."""
+
+    t_s: float
+    pilot_state: PilotState
+    message: str = ""
+    sound: str = ""
+    warning_level: WarningLevel = WarningLevel.NONE
+    set_speed_mps: float = 0.0
+    time_gap_s: float = 0.0
+    lead_detected: bool = False
+    lead_gap_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PathPoint:
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    curvature_1pm: float
+    speed_mps: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The behaviour planner's request to the controllers for one cycle."""
+
+    t_s: float
+    active: bool
+    points: tuple[PathPoint, ...] = ()
+    target_lanelet_id: int = 0
+    target_speed_mps: float = 0.0
+    lead_valid: bool = False
+    lead_track_id: int = 0
+    lead_gap_m: float = float("inf")
+    lead_speed_mps: float = 0.0
+    time_gap_s: float = 1.8
+    turn_signal: TurnSignal = TurnSignal.OFF
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleCommand:
+    """What the stack asks of the vehicle, after the supervisor."""
+
+    t_s: float
+    mode: CommandMode
+    accel_mps2: float = 0.0
+    curvature_1pm: float = 0.0
+    turn_signal: TurnSignal = TurnSignal.OFF
+    hazard_lights: bool = False
+    limited: bool = False
+    limited_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StackEvent:
+    """Something worth telling a user about a run (engaged, limit hit, ...)."""
+
+    t_s: float
+    kind: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class EventLog:
+    """Collects StackEvents from the components of one run."""
+
+    events: list[StackEvent] = field(default_factory=list)
+
+    def add(self, t_s: float, kind: str, detail: str = "") -> None:
+        self.events.append(StackEvent(t_s, kind, detail))

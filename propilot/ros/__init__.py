@@ -1,0 +1,1 @@
+"""ROS 2 shell: one module per node, message conversions, recording."""

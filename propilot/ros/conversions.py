@@ -1,0 +1,352 @@
+"""The one place where ROS messages and core types are converted.
+
+In: propilot_msgs / standard messages or core dataclasses. Out: the other side.
+Message stamps carry the core `t_s` (simulation or vehicle time). Conversions
+from messages validate what they read and raise `MessageError` (field and reason)
+so a node can drop one bad message and keep running.
+"""
+
+from __future__ import annotations
+
+import math
+
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Quaternion, Vector3
+from nav_msgs.msg import Odometry
+from propilot_msgs.msg import (
+    Detection as DetectionMsg,
+)
+from propilot_msgs.msg import (
+    DetectionArray,
+    DriverInput as DriverInputMsg,
+    DriverMonitor,
+    HmiState as HmiStateMsg,
+    LaneLocalization,
+    RtkStatus,
+    TrackedObject,
+    TrackedObjectArray,
+    Trajectory,
+    TrajectoryPoint,
+    VehicleCommand as VehicleCommandMsg,
+    VehicleStatus as VehicleStatusMsg,
+)
+from sensor_msgs.msg import NavSatFix, NavSatStatus
+from std_msgs.msg import Header
+
+from propilot.core.types import (
+    CommandMode,
+    Detection,
+    DetectionFrame,
+    DriverEvent,
+    DriverInput,
+    DriverMonitorReading,
+    EgoEstimate,
+    GnssFix,
+    HmiState,
+    LanePosition,
+    LaneSource,
+    PathPoint,
+    PilotState,
+    Plan,
+    Pose2D,
+    RtkState,
+    SensorKind,
+    Track,
+    TurnSignal,
+    VehicleCommand,
+    VehicleStatus,
+    WarningLevel,
+)
+
+MAP_FRAME = "map"
+BASE_FRAME = "base_link"
+
+
+class MessageError(ValueError):
+    """A message that cannot be used; names the field and the reason."""
+
+    def __init__(self, message_type: str, field_name: str, reason: str):
+        super().__init__(f"{message_type}.{field_name}: {reason}")
+
+
+def _finite(message_type: str, **values: float) -> None:
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise MessageError(message_type, name, f"not finite ({value})")
+
+
+def _enum(enum: type, value: int, message_type: str, field_name: str):
+    try:
+        return enum(value)
+    except ValueError:
+        raise MessageError(message_type, field_name, f"unknown value {value}") from None
+
+
+def to_time(t_s: float) -> Time:
+    ns = int(round(t_s * 1e9))
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def from_time(stamp: Time) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def stamp_ns(stamp: Time) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
+def header(t_s: float, frame_id: str = BASE_FRAME) -> Header:
+    return Header(stamp=to_time(t_s), frame_id=frame_id)
+
+
+def yaw_to_quaternion(yaw: float) -> Quaternion:
+    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+
+
+def quaternion_to_yaw(q: Quaternion) -> float:
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+# --- vehicle ---------------------------------------------------------------------------------------
+
+def vehicle_status_to_msg(status: VehicleStatus) -> VehicleStatusMsg:
+    return VehicleStatusMsg(
+        header=header(status.t_s), speed_mps=status.speed_mps, accel_mps2=status.accel_mps2,
+        yaw_rate_rps=status.yaw_rate_rps, steering_angle_rad=status.steering_angle_rad,
+        turn_signal=int(status.turn_signal), gear=VehicleStatusMsg.GEAR_DRIVE,
+        accelerator_pedal=float(status.accelerator_pedal), brake_pedal=float(status.brake_pedal),
+        steering_torque_nm=float(status.steering_torque_nm), hands_on_wheel=status.hands_on_wheel,
+    )
+
+
+def vehicle_status_from_msg(msg: VehicleStatusMsg) -> VehicleStatus:
+    _finite("VehicleStatus", speed_mps=msg.speed_mps, accel_mps2=msg.accel_mps2, yaw_rate_rps=msg.yaw_rate_rps,
+            steering_angle_rad=msg.steering_angle_rad, brake_pedal=msg.brake_pedal,
+            accelerator_pedal=msg.accelerator_pedal)
+    return VehicleStatus(
+        t_s=from_time(msg.header.stamp), speed_mps=msg.speed_mps, accel_mps2=msg.accel_mps2,
+        yaw_rate_rps=msg.yaw_rate_rps, steering_angle_rad=msg.steering_angle_rad,
+        turn_signal=_enum(TurnSignal, msg.turn_signal, "VehicleStatus", "turn_signal"),
+        accelerator_pedal=msg.accelerator_pedal, brake_pedal=msg.brake_pedal,
+        steering_torque_nm=msg.steering_torque_nm, hands_on_wheel=msg.hands_on_wheel,
+    )
+
+
+def command_to_msg(command: VehicleCommand) -> VehicleCommandMsg:
+    return VehicleCommandMsg(
+        header=header(command.t_s), mode=int(command.mode), accel_mps2=command.accel_mps2,
+        curvature_1pm=command.curvature_1pm, turn_signal=int(command.turn_signal),
+        hazard_lights=command.hazard_lights, gear=VehicleStatusMsg.GEAR_DRIVE, parking_brake=False,
+        limited=command.limited, limited_reason=command.limited_reason,
+    )
+
+
+def command_from_msg(msg: VehicleCommandMsg) -> VehicleCommand:
+    _finite("VehicleCommand", accel_mps2=msg.accel_mps2, curvature_1pm=msg.curvature_1pm)
+    return VehicleCommand(
+        t_s=from_time(msg.header.stamp), mode=_enum(CommandMode, msg.mode, "VehicleCommand", "mode"),
+        accel_mps2=msg.accel_mps2, curvature_1pm=msg.curvature_1pm,
+        turn_signal=_enum(TurnSignal, msg.turn_signal, "VehicleCommand", "turn_signal"),
+        hazard_lights=msg.hazard_lights, limited=msg.limited, limited_reason=msg.limited_reason,
+    )
+
+
+# --- GNSS ------------------------------------------------------------------------------------------
+
+_NAVSAT_STATUS = {
+    RtkState.NO_FIX: NavSatStatus.STATUS_NO_FIX,
+    RtkState.STANDALONE: NavSatStatus.STATUS_FIX,
+    RtkState.RTK_FLOAT: NavSatStatus.STATUS_GBAS_FIX,
+    RtkState.RTK_FIXED: NavSatStatus.STATUS_GBAS_FIX,
+}
+
+
+def gnss_to_msgs(fix: GnssFix) -> tuple[NavSatFix, RtkStatus]:
+    variance = fix.sigma_m**2
+    navsat = NavSatFix(
+        header=header(fix.t_s, "gnss_link"),
+        status=NavSatStatus(status=_NAVSAT_STATUS[fix.rtk_state], service=NavSatStatus.SERVICE_GPS),
+        latitude=fix.latitude_deg, longitude=fix.longitude_deg, altitude=0.0,
+        position_covariance=[variance, 0.0, 0.0, 0.0, variance, 0.0, 0.0, 0.0, 4.0 * variance],
+        position_covariance_type=NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN,
+    )
+    rtk = RtkStatus(header=header(fix.t_s, "gnss_link"), state=int(fix.rtk_state), correction_age_s=1.0,
+                    satellites=18)
+    return navsat, rtk
+
+
+def gnss_from_msgs(navsat: NavSatFix, rtk: RtkStatus) -> GnssFix:
+    variance = navsat.position_covariance[0]
+    _finite("NavSatFix", latitude=navsat.latitude, longitude=navsat.longitude, position_covariance=variance)
+    if variance <= 0.0:
+        raise MessageError("NavSatFix", "position_covariance", f"variance must be positive, got {variance}")
+    return GnssFix(t_s=from_time(navsat.header.stamp), latitude_deg=navsat.latitude,
+                   longitude_deg=navsat.longitude, sigma_m=math.sqrt(variance),
+                   rtk_state=_enum(RtkState, rtk.state, "RtkStatus", "state"))
+
+
+# --- localisation ----------------------------------------------------------------------------------
+
+def ego_to_odometry(t_s: float, ego: EgoEstimate | None) -> Odometry:
+    """No estimate yet: covariance[0] = -1, the sensor_msgs convention for "not available"."""
+    msg = Odometry(header=header(t_s, MAP_FRAME), child_frame_id=BASE_FRAME)
+    if ego is None:
+        msg.pose.covariance = [-1.0] + [0.0] * 35
+        return msg
+    msg.pose.pose.position = Point(x=ego.pose.x_m, y=ego.pose.y_m, z=0.0)
+    msg.pose.pose.orientation = yaw_to_quaternion(ego.pose.yaw_rad)
+    variance = ego.position_sigma_m**2
+    covariance = [0.0] * 36
+    covariance[0] = covariance[7] = variance
+    msg.pose.covariance = covariance
+    msg.twist.twist.linear = Vector3(x=ego.speed_mps, y=0.0, z=0.0)
+    msg.twist.twist.angular = Vector3(x=0.0, y=0.0, z=ego.yaw_rate_rps)
+    return msg
+
+
+def ego_from_odometry(msg: Odometry) -> EgoEstimate | None:
+    if msg.pose.covariance[0] < 0.0:
+        return None
+    p, v = msg.pose.pose.position, msg.twist.twist
+    _finite("Odometry", x=p.x, y=p.y, speed=v.linear.x, yaw_rate=v.angular.z,
+            covariance=msg.pose.covariance[0])
+    return EgoEstimate(from_time(msg.header.stamp), Pose2D(p.x, p.y, quaternion_to_yaw(msg.pose.pose.orientation)),
+                       v.linear.x, v.angular.z, math.sqrt(max(msg.pose.covariance[0], 0.0)))
+
+
+def lane_to_msg(t_s: float, lane: LanePosition) -> LaneLocalization:
+    return LaneLocalization(
+        header=header(t_s, MAP_FRAME), lanelet_id=lane.lanelet_id, arc_length_m=lane.arc_length_m,
+        lateral_offset_m=lane.lateral_offset_m, heading_error_rad=lane.heading_error_rad,
+        lane_index=lane.lane_index, lane_count=lane.lane_count, confidence=float(lane.confidence),
+        lane_level=lane.lane_level, source=int(lane.source),
+    )
+
+
+def lane_from_msg(msg: LaneLocalization) -> LanePosition:
+    _finite("LaneLocalization", arc_length_m=msg.arc_length_m, lateral_offset_m=msg.lateral_offset_m,
+            heading_error_rad=msg.heading_error_rad, confidence=msg.confidence)
+    return LanePosition(msg.lanelet_id, msg.arc_length_m, msg.lateral_offset_m, msg.heading_error_rad,
+                        msg.lane_index, msg.lane_count, msg.confidence, msg.lane_level,
+                        _enum(LaneSource, msg.source, "LaneLocalization", "source"))
+
+
+# --- perception ------------------------------------------------------------------------------------
+
+def detections_to_msg(frame: DetectionFrame) -> DetectionArray:
+    return DetectionArray(
+        header=header(frame.t_s), sensor_id=frame.sensor_id,
+        detections=[
+            DetectionMsg(kind=int(d.kind), range_m=d.range_m, azimuth_rad=d.azimuth_rad,
+                         range_rate_mps=d.range_rate_mps, x_m=d.x_m, y_m=d.y_m,
+                         range_sigma_m=d.range_sigma_m, azimuth_sigma_rad=d.azimuth_sigma_rad,
+                         range_rate_sigma_mps=d.range_rate_sigma_mps, confidence=1.0)
+            for d in frame.detections
+        ],
+    )
+
+
+def detections_from_msg(msg: DetectionArray) -> DetectionFrame:
+    detections = []
+    kinds = set()
+    for i, d in enumerate(msg.detections):
+        _finite("DetectionArray", **{f"detections[{i}].x_m": d.x_m, f"detections[{i}].y_m": d.y_m,
+                                     f"detections[{i}].range_m": d.range_m})
+        kind = _enum(SensorKind, d.kind, "DetectionArray", f"detections[{i}].kind")
+        kinds.add(kind)
+        detections.append(Detection(kind, d.x_m, d.y_m, d.range_m, d.azimuth_rad, d.range_rate_mps,
+                                    d.range_sigma_m, d.azimuth_sigma_rad, d.range_rate_sigma_mps))
+    if len(kinds) > 1:
+        raise MessageError("DetectionArray", "detections", "mixes sensor kinds")
+    kind = kinds.pop() if kinds else SensorKind.RADAR
+    return DetectionFrame(from_time(msg.header.stamp), msg.sensor_id, kind, tuple(detections))
+
+
+def tracks_to_msg(t_s: float, tracks: tuple[Track, ...]) -> TrackedObjectArray:
+    objects = []
+    for t in tracks:
+        objects.append(TrackedObject(
+            id=t.track_id, classification=DetectionMsg.CLASS_CAR,
+            position=Point(x=t.x_m, y=t.y_m, z=0.0), velocity=Vector3(x=t.vx_mps, y=t.vy_mps, z=0.0),
+            yaw_rad=math.atan2(t.vy_mps, t.vx_mps), length_m=float(t.length_m), width_m=float(t.width_m),
+            existence_probability=float(t.existence), position_sigma_m=float(t.position_sigma_m),
+            relative_lane=t.relative_lane if t.relative_lane is not None else 0,
+            lane_known=t.relative_lane is not None, lanelet_id=t.lanelet_id,
+            longitudinal_gap_m=t.gap_m, relative_speed_mps=t.relative_speed_mps,
+        ))
+    return TrackedObjectArray(header=header(t_s, MAP_FRAME), objects=objects)
+
+
+def tracks_from_msg(msg: TrackedObjectArray) -> tuple[Track, ...]:
+    tracks = []
+    for i, o in enumerate(msg.objects):
+        _finite("TrackedObjectArray", **{f"objects[{i}].position.x": o.position.x,
+                                         f"objects[{i}].position.y": o.position.y,
+                                         f"objects[{i}].velocity.x": o.velocity.x,
+                                         f"objects[{i}].velocity.y": o.velocity.y})
+        tracks.append(Track(o.id, o.position.x, o.position.y, o.velocity.x, o.velocity.y, o.length_m, o.width_m,
+                            o.existence_probability, o.position_sigma_m,
+                            o.relative_lane if o.lane_known else None, o.lanelet_id,
+                            o.longitudinal_gap_m, o.relative_speed_mps))
+    return tuple(tracks)
+
+
+# --- driver and HMI --------------------------------------------------------------------------------
+
+def driver_input_to_msg(event: DriverInput) -> DriverInputMsg:
+    return DriverInputMsg(header=header(event.t_s), event=int(event.event), proposal_uuid=event.proposal_uuid,
+                          source=event.source)
+
+
+def driver_input_from_msg(msg: DriverInputMsg) -> DriverInput:
+    return DriverInput(from_time(msg.header.stamp), _enum(DriverEvent, msg.event, "DriverInput", "event"),
+                       msg.proposal_uuid, msg.source)
+
+
+def monitor_to_msg(reading: DriverMonitorReading) -> DriverMonitor:
+    return DriverMonitor(header=header(reading.t_s), available=reading.available,
+                         eyes_on_road=reading.eyes_on_road, hands_on_wheel=reading.hands_on_wheel)
+
+
+def monitor_from_msg(msg: DriverMonitor) -> DriverMonitorReading:
+    return DriverMonitorReading(from_time(msg.header.stamp), msg.available, msg.eyes_on_road, msg.hands_on_wheel)
+
+
+def hmi_to_msg(state: HmiState) -> HmiStateMsg:
+    return HmiStateMsg(
+        header=header(state.t_s), pilot_state=int(state.pilot_state), message=state.message, sound=state.sound,
+        warning_level=int(state.warning_level), set_speed_mps=float(state.set_speed_mps),
+        time_gap_s=float(state.time_gap_s), lead_detected=state.lead_detected, lead_gap_m=float(state.lead_gap_m),
+    )
+
+
+def hmi_from_msg(msg: HmiStateMsg) -> HmiState:
+    _finite("HmiState", set_speed_mps=msg.set_speed_mps, time_gap_s=msg.time_gap_s)
+    return HmiState(from_time(msg.header.stamp), _enum(PilotState, msg.pilot_state, "HmiState", "pilot_state"),
+                    msg.message, msg.sound, _enum(WarningLevel, msg.warning_level, "HmiState", "warning_level"),
+                    msg.set_speed_mps, msg.time_gap_s, msg.lead_detected, msg.lead_gap_m)
+
+
+# --- planning --------------------------------------------------------------------------------------
+
+def plan_to_msg(plan: Plan) -> Trajectory:
+    return Trajectory(
+        header=header(plan.t_s, MAP_FRAME),
+        points=[TrajectoryPoint(x_m=p.x_m, y_m=p.y_m, yaw_rad=p.yaw_rad, curvature_1pm=p.curvature_1pm,
+                                speed_mps=p.speed_mps) for p in plan.points],
+        target_lanelet_id=plan.target_lanelet_id, target_speed_mps=plan.target_speed_mps,
+        lead_valid=plan.lead_valid, lead_track_id=plan.lead_track_id, lead_gap_m=plan.lead_gap_m,
+        lead_speed_mps=plan.lead_speed_mps, time_gap_s=plan.time_gap_s, turn_signal=int(plan.turn_signal),
+        active=plan.active,
+    )
+
+
+def plan_from_msg(msg: Trajectory) -> Plan:
+    _finite("Trajectory", target_speed_mps=msg.target_speed_mps, time_gap_s=msg.time_gap_s,
+            lead_speed_mps=msg.lead_speed_mps)
+    points = tuple(PathPoint(p.x_m, p.y_m, p.yaw_rad, p.curvature_1pm, p.speed_mps) for p in msg.points)
+    if not all(math.isfinite(v) for p in points for v in (p.x_m, p.y_m, p.yaw_rad)):
+        raise MessageError("Trajectory", "points", "a point is not finite")
+    return Plan(from_time(msg.header.stamp), msg.active, points, msg.target_lanelet_id, msg.target_speed_mps,
+                msg.lead_valid, msg.lead_track_id, msg.lead_gap_m, msg.lead_speed_mps, msg.time_gap_s,
+                _enum(TurnSignal, msg.turn_signal, "Trajectory", "turn_signal"))

@@ -1,0 +1,1 @@
+"""Embedded simulator: SUMO traffic, ego dynamics, sensor models, scenarios, metrics."""

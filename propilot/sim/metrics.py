@@ -1,0 +1,153 @@
+"""Scenario metrics from ground truth, and the verdict against the expectations.
+
+In, each step: the ego's true state, the other vehicles, the stack's command and
+HMI state. Out: a metrics dict (names in `scenario.METRIC_NAMES`), the list of
+expectation results `{name, passed, value, threshold}` and the run's events.
+Collisions are footprint overlaps (separating-axis test on oriented rectangles);
+TTC and headway are measured to vehicles whose footprint overlaps the ego's
+corridor ahead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from propilot.core.map.hdmap import HDMap
+from propilot.core.types import EventLog, HmiState, VehicleCommand
+from propilot.sim.scenario import Expectation, Scenario
+from propilot.sim.sensors import TruthVehicle
+from propilot.sim.vehicle import LENGTH_M, WIDTH_M, EgoState
+
+_NEAR_M = 8.0  # only vehicles this close can touch the ego
+
+
+def _corners(x: float, y: float, yaw: float, length: float, width: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    half = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]]) * [length / 2.0, width / 2.0]
+    return half @ np.array([[c, s], [-s, c]]) + [x, y]
+
+
+def footprints_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Separating-axis test for two convex quadrilaterals given as (4, 2) corners."""
+    for poly in (a, b):
+        edges = np.roll(poly, -1, axis=0) - poly
+        for nx, ny in np.stack([-edges[:, 1], edges[:, 0]], axis=1):
+            pa, pb = a @ (nx, ny), b @ (nx, ny)
+            if pa.max() < pb.min() or pb.max() < pa.min():
+                return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationResult:
+    name: str
+    passed: bool
+    value: float
+    threshold: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "passed": self.passed, "value": self.value, "threshold": self.threshold}
+
+
+class ScenarioMetrics:
+    def __init__(self, scenario: Scenario, hdmap: HDMap, events: EventLog):
+        self.scenario = scenario
+        self.hdmap = hdmap
+        self.events = events
+        self._steps = 0
+        self._engaged_steps = 0
+        self._limited_steps = 0
+        self._speed_sum = 0.0
+        self._in_contact: set[str] = set()
+        self.collisions = 0
+        self.min_ttc_s = math.inf
+        self.min_time_headway_s = math.inf
+        self.max_lat_accel_mps2 = 0.0
+        self.max_decel_mps2 = 0.0
+        self._start_station: float | None = None
+        self._station = 0.0
+        self._last_state: HmiState | None = None
+
+    def observe(self, t_s: float, ego: EgoState, centre: tuple[float, float], others: list[TruthVehicle],
+                hmi: HmiState, command: VehicleCommand) -> None:
+        self._steps += 1
+        self._engaged_steps += hmi.pilot_state.engaged
+        self._limited_steps += command.limited
+        self._speed_sum += ego.speed_mps
+        self.max_lat_accel_mps2 = max(self.max_lat_accel_mps2, abs(ego.lateral_accel_mps2))
+        self.max_decel_mps2 = max(self.max_decel_mps2, -ego.accel_mps2)
+        self._observe_station(centre)
+        self._observe_others(t_s, ego, centre, others)
+        if self._last_state is None or hmi.pilot_state != self._last_state.pilot_state:
+            self.events.add(t_s, "pilot_state", f"{hmi.pilot_state.name}: {hmi.message}".rstrip(": "))
+        if hmi.sound:
+            self.events.add(t_s, "sound", hmi.sound)
+        self._last_state = hmi
+
+    def _observe_station(self, centre: tuple[float, float]) -> None:
+        located = self.hdmap.locate(*centre)
+        if located is None:
+            return
+        station = self.hdmap.station(located[0], located[1])
+        if self._start_station is None:
+            self._start_station = station
+        self._station = max(self._station, station)
+
+    def _observe_others(self, t_s: float, ego: EgoState, centre: tuple[float, float],
+                        others: list[TruthVehicle]) -> None:
+        if not others:
+            return
+        c, s = math.cos(ego.yaw_rad), math.sin(ego.yaw_rad)
+        xy = np.array([(o.x_m, o.y_m) for o in others]) - centre
+        dx = xy[:, 0] * c + xy[:, 1] * s
+        dy = -xy[:, 0] * s + xy[:, 1] * c
+        ego_box = _corners(centre[0], centre[1], ego.yaw_rad, LENGTH_M, WIDTH_M)
+        for i in np.nonzero(np.hypot(dx, dy) < _NEAR_M)[0]:
+            o = others[i]
+            touching = footprints_overlap(ego_box, _corners(o.x_m, o.y_m, o.yaw_rad, o.length_m, o.width_m))
+            if touching and o.vehicle_id not in self._in_contact:
+                self.collisions += 1
+                self.events.add(t_s, "collision", o.vehicle_id)
+            (self._in_contact.add if touching else self._in_contact.discard)(o.vehicle_id)
+        for i in np.nonzero((dx > 0) & (np.abs(dy) < (WIDTH_M + 1.8) / 2.0))[0]:
+            o = others[i]
+            gap = dx[i] - (LENGTH_M + o.length_m) / 2.0
+            closing = ego.speed_mps - o.speed_mps * math.cos(o.yaw_rad - ego.yaw_rad)
+            if gap > 0 and closing > 0:
+                self.min_ttc_s = min(self.min_ttc_s, gap / closing)
+            if gap > 0 and ego.speed_mps > 1.0:
+                self.min_time_headway_s = min(self.min_time_headway_s, gap / ego.speed_mps)
+
+    def route_completion(self) -> float:
+        if self._start_station is None:
+            return 0.0
+        span = self.scenario.destination_station_m - self._start_station
+        return float(min(max((self._station - self._start_station) / span, 0.0), 1.0)) if span > 0 else 1.0
+
+    def values(self) -> dict[str, float]:
+        steps = max(self._steps, 1)
+        return {
+            "collisions": self.collisions,
+            "min_ttc_s": self.min_ttc_s,
+            "min_time_headway_s": self.min_time_headway_s,
+            "route_completion": round(self.route_completion(), 4),
+            "engaged_share": round(self._engaged_steps / steps, 4),
+            "max_lat_accel_mps2": round(self.max_lat_accel_mps2, 4),
+            "max_decel_mps2": round(self.max_decel_mps2, 4),
+            "mean_speed_mps": round(self._speed_sum / steps, 4),
+            "supervisor_limited_share": round(self._limited_steps / steps, 4),
+        }
+
+
+def evaluate(expectations: tuple[Expectation, ...], values: dict[str, float]) -> list[ExpectationResult]:
+    results = []
+    for e in expectations:
+        value = values[e.metric]
+        passed = (e.minimum is None or value >= e.minimum) and (e.maximum is None or value <= e.maximum)
+        bounds = [f">= {e.minimum:g}" if e.minimum is not None else "", f"<= {e.maximum:g}" if e.maximum is not None
+                  else ""]
+        results.append(ExpectationResult(e.metric, bool(passed), value, " and ".join(b for b in bounds if b)))
+    return results

@@ -1,0 +1,222 @@
+"""Scenario files: load a YAML scenario and validate every field.
+
+In: a path to `sim/scenarios/*.yaml`. Out: a `Scenario` (typed, immutable), or a
+`ConfigError` naming the file, the field and the reason. Paths inside the file
+(the map) are relative to the scenario file. See `sim/scenarios/README.md` for
+the format.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from propilot.core.settings import ConfigError
+
+METRIC_NAMES = (
+    "collisions", "min_ttc_s", "min_time_headway_s", "route_completion", "engaged_share",
+    "max_lat_accel_mps2", "max_decel_mps2", "mean_speed_mps", "supervisor_limited_share",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EgoStart:
+    lane: int  # 0 = leftmost lane
+    station_m: float  # along the main carriageway
+    speed_mps: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedVehicle:
+    vehicle_id: str
+    lane: int
+    station_m: float
+    speed_mps: float
+    max_speed_mps: float  # the vehicle does not go faster than this
+
+
+@dataclass(frozen=True, slots=True)
+class RandomTraffic:
+    count: int
+    min_speed_mps: float
+    max_speed_mps: float
+    min_spacing_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class DriverScript:
+    engage_at_s: float | None  # presses the main switch then; None: never
+    eyes_on_road: bool
+    hands_on_wheel: bool
+    set_speed_mps: float
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    metric: str
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    path: Path
+    purpose: str
+    map_path: Path
+    seed: int
+    duration_s: float
+    step_s: float
+    ego: EgoStart
+    destination_station_m: float
+    driver: DriverScript
+    vehicles: tuple[ScriptedVehicle, ...]
+    random_traffic: RandomTraffic | None
+    expectations: tuple[Expectation, ...]
+    settings: dict[str, Any]  # node parameter overrides, {node: {group: {name: value}}}
+
+
+class _Fields:
+    """Reads one mapping of the file, naming the field path in every error."""
+
+    def __init__(self, origin: str, data: Any, path: str, known: tuple[str, ...]):
+        self.origin, self.path = origin, path
+        if not isinstance(data, dict):
+            raise ConfigError(origin, path or "(root)", f"expected a mapping, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(origin, self._name(unknown[0]), f"unknown field (known: {', '.join(known)})")
+        self.data = data
+
+    def _name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def required(self, key: str) -> Any:
+        if key not in self.data:
+            raise ConfigError(self.origin, self._name(key), "missing")
+        return self.data[key]
+
+    def number(self, key: str, default: float | None = None, minimum: float | None = None,
+               maximum: float | None = None) -> float:
+        value = self.data.get(key, default) if default is not None else self.required(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(self.origin, self._name(key), f"expected a finite number, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(self.origin, self._name(key), f"{value} is below the minimum {minimum}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(self.origin, self._name(key), f"{value} is above the maximum {maximum}")
+        return float(value)
+
+    def integer(self, key: str, default: int | None = None, minimum: int = 0) -> int:
+        value = self.number(key, default, minimum)
+        if not value.is_integer():
+            raise ConfigError(self.origin, self._name(key), f"expected an integer, got {value}")
+        return int(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.origin, self._name(key), f"expected true or false, got {value!r}")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default) if default is not None else self.required(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(self.origin, self._name(key), f"expected a non-empty string, got {value!r}")
+        return value
+
+    def sub(self, key: str, known: tuple[str, ...], required: bool = True) -> _Fields | None:
+        if key not in self.data and not required:
+            return None
+        return _Fields(self.origin, self.required(key), self._name(key), known)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    origin = str(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(origin, "(file)", f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
+    top = _Fields(origin, data, "", ("purpose", "map", "seed", "duration_s", "step_s", "ego", "route", "driver",
+                                     "traffic", "expectations", "settings"))
+    map_path = (path.parent / top.text("map")).resolve()
+    if not map_path.is_file():
+        raise ConfigError(origin, "map", f"no such file: {map_path}")
+
+    ego_f = top.sub("ego", ("lane", "station_m", "speed_mps"))
+    ego = EgoStart(ego_f.integer("lane"), ego_f.number("station_m", minimum=0.0),
+                   ego_f.number("speed_mps", minimum=0.0, maximum=60.0))
+    route_f = top.sub("route", ("destination_station_m",))
+    destination = route_f.number("destination_station_m", minimum=0.0)
+    if destination <= ego.station_m:
+        raise ConfigError(origin, "route.destination_station_m", "must lie ahead of ego.station_m")
+
+    driver_f = top.sub("driver", ("engage_at_s", "eyes_on_road", "hands_on_wheel", "set_speed_kph"))
+    engage = driver_f.data.get("engage_at_s")
+    driver = DriverScript(
+        engage_at_s=None if engage is None else driver_f.number("engage_at_s", minimum=0.0),
+        eyes_on_road=driver_f.boolean("eyes_on_road", True),
+        hands_on_wheel=driver_f.boolean("hands_on_wheel", False),
+        set_speed_mps=driver_f.number("set_speed_kph", 100.0, minimum=30.0, maximum=135.0) / 3.6,
+    )
+    vehicles, random_traffic = _traffic(top.sub("traffic", ("vehicles", "random"), required=False), origin)
+    expectations = _expectations(top.data.get("expectations", {}), origin)
+    settings = top.data.get("settings", {}) or {}
+    if not isinstance(settings, dict):
+        raise ConfigError(origin, "settings", "expected a mapping {node: {group: {name: value}}}")
+    return Scenario(
+        name=path.stem, path=path, purpose=top.text("purpose"), map_path=map_path,
+        seed=top.integer("seed", 0), duration_s=top.number("duration_s", minimum=0.1, maximum=3600.0),
+        step_s=top.number("step_s", 0.05, minimum=0.01, maximum=0.1), ego=ego, destination_station_m=destination,
+        driver=driver, vehicles=vehicles, random_traffic=random_traffic, expectations=expectations,
+        settings=settings,
+    )
+
+
+def _traffic(fields: _Fields | None, origin: str) -> tuple[tuple[ScriptedVehicle, ...], RandomTraffic | None]:
+    if fields is None:
+        return (), None
+    raw_vehicles = fields.data.get("vehicles", [])
+    if not isinstance(raw_vehicles, list):
+        raise ConfigError(origin, "traffic.vehicles", "expected a list")
+    vehicles = []
+    for i, raw in enumerate(raw_vehicles):
+        v = _Fields(origin, raw, f"traffic.vehicles[{i}]", ("id", "lane", "station_m", "speed_mps", "max_speed_mps"))
+        speed = v.number("speed_mps", minimum=0.0, maximum=70.0)
+        vehicles.append(ScriptedVehicle(v.text("id"), v.integer("lane"), v.number("station_m", minimum=0.0), speed,
+                                        v.number("max_speed_mps", speed if speed > 0 else 0.1, minimum=0.1)))
+    ids = [v.vehicle_id for v in vehicles]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(origin, "traffic.vehicles", "vehicle ids must be unique")
+    random_f = fields.sub("random", ("count", "min_speed_mps", "max_speed_mps", "min_spacing_m"), required=False)
+    random_traffic = None
+    if random_f is not None:
+        random_traffic = RandomTraffic(
+            random_f.integer("count", minimum=0), random_f.number("min_speed_mps", 20.0, minimum=0.0),
+            random_f.number("max_speed_mps", 33.0, minimum=0.0), random_f.number("min_spacing_m", 40.0, minimum=10.0))
+        if random_traffic.min_speed_mps > random_traffic.max_speed_mps:
+            raise ConfigError(origin, "traffic.random.min_speed_mps", "must not exceed max_speed_mps")
+    return tuple(vehicles), random_traffic
+
+
+def _expectations(raw: Any, origin: str) -> tuple[Expectation, ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(origin, "expectations", "expected a mapping {metric: {min: x, max: y}}")
+    out = []
+    for metric, bounds in raw.items():
+        if metric not in METRIC_NAMES:
+            raise ConfigError(origin, f"expectations.{metric}", f"unknown metric (known: {', '.join(METRIC_NAMES)})")
+        f = _Fields(origin, bounds, f"expectations.{metric}", ("min", "max"))
+        minimum = f.number("min") if "min" in f.data else None
+        maximum = f.number("max") if "max" in f.data else None
+        if minimum is None and maximum is None:
+            raise ConfigError(origin, f"expectations.{metric}", "needs min or max")
+        out.append(Expectation(metric, minimum, maximum))
+    return tuple(out)

@@ -1,0 +1,181 @@
+"""Node tests on real rclpy and DDS (localhost only): messages in, messages out, bad input survived."""
+
+import math
+import time
+
+import pytest
+import rclpy
+from nav_msgs.msg import Odometry
+from propilot_msgs.msg import HmiState as HmiStateMsg
+from propilot_msgs.msg import LaneLocalization, VehicleCommand
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from propilot.core.types import (
+    DriverEvent,
+    DriverInput,
+    DriverMonitorReading,
+    EgoEstimate,
+    GnssFix,
+    LanePosition,
+    LaneSource,
+    PathPoint,
+    PilotState,
+    Plan,
+    Pose2D,
+    RtkState,
+    VehicleStatus,
+)
+from propilot.ros import conversions as conv
+from propilot.ros import topics
+from propilot.ros.control_node import ControlNode
+from propilot.ros.hmi_node import HmiNode
+from propilot.ros.localization_node import LocalizationNode
+from tests.conftest import HIGHWAY_MAP
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture
+def ros():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = SingleThreadedExecutor(context=context)
+    yield context, executor
+    executor.shutdown()
+    rclpy.shutdown(context=context)
+
+
+class Probe:
+    """A test node that publishes stack inputs and collects what comes back."""
+
+    def __init__(self, context, executor, listen: list[str]):
+        self.node = Node("probe", context=context)
+        self.executor = executor
+        executor.add_node(self.node)
+        self.received: dict[str, list] = {name: [] for name in listen}
+        for name in listen:
+            self.node.create_subscription(topics.TYPES[name], name, self.received[name].append, topics.QOS)
+        self.pubs = {}
+
+    def publish(self, topic, msg):
+        if topic not in self.pubs:
+            self.pubs[topic] = self.node.create_publisher(topics.TYPES[topic], topic, topics.QOS)
+        self.pubs[topic].publish(msg)
+
+    def wait_for_subscribers(self, *topic_names, timeout=10.0):
+        for name in topic_names:
+            self.pubs.setdefault(name, self.node.create_publisher(topics.TYPES[name], name, topics.QOS))
+        deadline = time.monotonic() + timeout
+        while any(self.pubs[n].get_subscription_count() == 0 for n in topic_names):
+            assert time.monotonic() < deadline, "node did not subscribe"
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def spin_until(self, topic, count=1, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.received[topic]) < count:
+            assert time.monotonic() < deadline, f"nothing on {topic}"
+            self.executor.spin_once(timeout_sec=0.05)
+        return self.received[topic]
+
+
+def add_node(ros, cls, **params):
+    context, executor = ros
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    node = cls(context=context, parameter_overrides=overrides)
+    executor.add_node(node)
+    return node
+
+
+def test_localization_turns_an_rtk_fix_into_odometry_and_the_right_lane(ros, hdmap):
+    add_node(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
+    probe = Probe(*ros, listen=[topics.ODOMETRY, topics.LANE])
+    probe.wait_for_subscribers(topics.GNSS_FIX, topics.GNSS_RTK, topics.VEHICLE_STATUS)
+    x, y = hdmap.centerline(hdmap_lane(hdmap, lane_index=1))[5]
+    lat, lon = hdmap.unproject(x, y)
+    navsat, rtk = conv.gnss_to_msgs(GnssFix(1.0, lat, lon, 0.02, RtkState.RTK_FIXED))
+    probe.publish(topics.GNSS_FIX, navsat)
+    probe.publish(topics.GNSS_RTK, rtk)
+    probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(1.0, 25.0)))
+
+    odometry: Odometry = probe.spin_until(topics.ODOMETRY)[0]
+    lane: LaneLocalization = probe.spin_until(topics.LANE)[0]
+    assert math.hypot(odometry.pose.pose.position.x - x, odometry.pose.pose.position.y - y) < 0.05
+    assert lane.lane_index == 1 and lane.lane_count == 3
+    assert lane.lane_level and lane.source == LaneLocalization.SOURCE_RTK
+
+
+def test_localization_survives_a_nan_fix_and_keeps_answering(ros, hdmap):
+    add_node(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
+    probe = Probe(*ros, listen=[topics.LANE])
+    probe.wait_for_subscribers(topics.GNSS_FIX, topics.GNSS_RTK, topics.VEHICLE_STATUS)
+    navsat, rtk = conv.gnss_to_msgs(GnssFix(1.0, 35.0, 139.0, 0.02, RtkState.RTK_FIXED))
+    navsat.latitude = float("nan")
+    probe.publish(topics.GNSS_FIX, navsat)
+    probe.publish(topics.GNSS_RTK, rtk)
+    probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(1.0, 25.0)))
+    lane = probe.spin_until(topics.LANE)[0]
+    assert lane.lanelet_id == 0, "a NaN fix must not be fused"
+    probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(1.05, 25.0)))
+    assert len(probe.spin_until(topics.LANE, count=2)) == 2
+
+
+def test_hmi_offers_route_driving_and_engages_on_the_switch(ros):
+    add_node(ros, HmiNode)
+    probe = Probe(*ros, listen=[topics.HMI_STATE])
+    probe.wait_for_subscribers(topics.LANE, topics.DRIVER_MONITOR, topics.VEHICLE_STATUS, topics.DRIVER_INPUT)
+    lane = LanePosition(1001, 10.0, 0.0, 0.0, 1, 3, 0.99, True, LaneSource.RTK)
+
+    def cycle(t):
+        probe.publish(topics.LANE, conv.lane_to_msg(t, lane))
+        probe.publish(topics.DRIVER_MONITOR, conv.monitor_to_msg(DriverMonitorReading(t)))
+        probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(t, 25.0)))
+
+    cycle(0.0)
+    first: HmiStateMsg = probe.spin_until(topics.HMI_STATE)[0]
+    assert first.pilot_state == int(PilotState.AVAILABLE) and first.sound == "available"
+    probe.publish(topics.DRIVER_INPUT, conv.driver_input_to_msg(DriverInput(0.05, DriverEvent.MAIN_SWITCH)))
+    cycle(0.05)
+    second = probe.spin_until(topics.HMI_STATE, count=2)[1]
+    assert second.pilot_state == int(PilotState.ENGAGED_HANDS_OFF)
+
+
+def test_control_follows_the_plan_within_the_supervisor_envelope(ros):
+    add_node(ros, ControlNode)
+    probe = Probe(*ros, listen=[topics.COMMAND])
+    probe.wait_for_subscribers(topics.TRAJECTORY, topics.ODOMETRY, topics.VEHICLE_STATUS)
+    path = tuple(PathPoint(float(x), 0.0, 0.0, 0.0, 30.0) for x in range(0, 100, 2))
+    plan = Plan(0.0, True, path, target_speed_mps=30.0, lead_valid=True, lead_gap_m=8.0, lead_speed_mps=10.0)
+    ego = EgoEstimate(0.0, Pose2D(0.0, 0.5, 0.0), 25.0, 0.0, 0.02)
+    probe.publish(topics.TRAJECTORY, conv.plan_to_msg(plan))
+    probe.publish(topics.ODOMETRY, conv.ego_to_odometry(0.0, ego))
+    probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(0.0, 25.0)))
+    command: VehicleCommand = probe.spin_until(topics.COMMAND)[0]
+    assert command.mode == VehicleCommand.MODE_ROUTE_PILOT
+    assert command.accel_mps2 < 0.0, "closing fast on a near lead: brake"
+    assert command.curvature_1pm < 0.0, "left of the path: steer right"
+    assert 25.0**2 * abs(command.curvature_1pm) <= 3.0 + 1e-9
+
+
+def test_control_drops_a_plan_with_nan_and_answers_the_next(ros):
+    add_node(ros, ControlNode)
+    probe = Probe(*ros, listen=[topics.COMMAND])
+    probe.wait_for_subscribers(topics.TRAJECTORY, topics.ODOMETRY, topics.VEHICLE_STATUS)
+    ego = EgoEstimate(0.0, Pose2D(0.0, 0.0, 0.0), 25.0, 0.0, 0.02)
+    for t, speed in ((0.0, float("nan")), (0.05, 30.0)):
+        probe.publish(topics.TRAJECTORY, conv.plan_to_msg(Plan(t, True, (), target_speed_mps=speed)))
+        probe.publish(topics.ODOMETRY, conv.ego_to_odometry(t, ego))
+        probe.publish(topics.VEHICLE_STATUS, conv.vehicle_status_to_msg(VehicleStatus(t, 25.0)))
+    commands = probe.spin_until(topics.COMMAND)
+    time.sleep(0.2)
+    probe.executor.spin_once(timeout_sec=0.1)
+    assert [conv.from_time(c.header.stamp) for c in commands] == [0.05]
+
+
+def hdmap_lane(hdmap, lane_index: int) -> int:
+    """A main-line lanelet with the given index from the left."""
+    for lanelet_id in hdmap.lanelet_ids():
+        if not hdmap.is_ramp(lanelet_id) and hdmap.lane_index(lanelet_id) == (lane_index, 3):
+            return lanelet_id
+    raise AssertionError("no such lane")

@@ -1,0 +1,98 @@
+"""`propilot drive` end to end: the command contract, both modes, and bad input.
+
+These run the real CLI in a subprocess: SUMO traffic, the sensor models, the whole
+stack (in lockstep, or as separate node processes over DDS on this machine).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mcap_ros2.reader import read_ros2_messages
+
+from propilot.ros import topics
+from tests.conftest import DEMO_SCENARIO, REPO
+
+PROPILOT = [sys.executable, "-m", "propilot.cli"]
+RESULT_KEYS = {"scenario", "mode", "passed", "sim_time_s", "wall_time_s", "metrics", "expectations", "events"}
+
+
+def drive(scenario: Path, out: Path, mode: str = "lockstep", domain: int | None = None):
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    if domain is not None:
+        env["ROS_DOMAIN_ID"] = str(domain)
+    return subprocess.run([*PROPILOT, "drive", "--scenario", str(scenario), "--out", str(out), "--mode", mode,
+                           "--quiet"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    domain = 1 + (os.getpid() + 37) % 100
+    runs = {mode: drive(DEMO_SCENARIO, out / mode, mode, domain) for mode in ("lockstep", "ros")}
+    return out, runs
+
+
+@pytest.mark.parametrize("mode", ["lockstep", "ros"])
+def test_demo_passes_and_writes_the_contracted_result(demo_runs, mode):
+    out, runs = demo_runs
+    assert runs[mode].returncode == 0, runs[mode].stdout + runs[mode].stderr
+    result = json.loads((out / mode / "result.json").read_text())
+    assert RESULT_KEYS <= set(result)
+    assert result["mode"] == mode and result["passed"] is True
+    assert result["sim_time_s"] == pytest.approx(60.0)
+    assert {"collisions", "min_ttc_s", "route_completion"} <= set(result["metrics"])
+    for expectation in result["expectations"]:
+        assert set(expectation) == {"name", "passed", "value", "threshold"}
+    assert any(e["kind"] == "pilot_state" and e["detail"].startswith("ENGAGED") for e in result["events"])
+    assert "PASSED" in runs[mode].stdout and str(out / mode) in runs[mode].stdout
+
+
+@pytest.mark.parametrize("mode", ["lockstep", "ros"])
+def test_recording_holds_odometry_objects_and_commands(demo_runs, mode):
+    out, _ = demo_runs
+    counts: dict[str, int] = {}
+    for message in read_ros2_messages(str(out / mode / "run.mcap")):
+        counts[message.channel.topic] = counts.get(message.channel.topic, 0) + 1
+    steps = 1200
+    for topic in (topics.ODOMETRY, topics.OBJECTS, topics.COMMAND, topics.VEHICLE_STATUS):
+        assert counts.get(topic) == steps, topic
+    assert counts[topics.GNSS_FIX] == steps // 2  # 10 Hz receiver, 20 Hz steps
+
+
+def test_both_modes_reach_the_same_outcome(demo_runs):
+    out, _ = demo_runs
+    lockstep, ros = (json.loads((out / m / "result.json").read_text()) for m in ("lockstep", "ros"))
+    assert lockstep["passed"] == ros["passed"]
+    assert [e["passed"] for e in lockstep["expectations"]] == [e["passed"] for e in ros["expectations"]]
+    for name, value in lockstep["metrics"].items():
+        assert ros["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
+
+
+def test_a_wrong_field_exits_2_naming_file_and_field(tmp_path):
+    data = yaml.safe_load(DEMO_SCENARIO.read_text())
+    data["ego"]["speed_mps"] = "fast"
+    data["map"] = str(DEMO_SCENARIO.parent / data["map"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    run = drive(bad, tmp_path / "out")
+    assert run.returncode == 2
+    assert f"{bad}: ego.speed_mps: expected a finite number" in run.stderr
+
+
+def test_a_failed_expectation_exits_1(tmp_path):
+    data = yaml.safe_load(DEMO_SCENARIO.read_text())
+    data["map"] = str(DEMO_SCENARIO.parent / data["map"])
+    data["duration_s"] = 10
+    data["expectations"] = {"route_completion": {"min": 0.99}}  # 10 s cannot cover the route
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(data))
+    run = drive(path, tmp_path / "out")
+    assert run.returncode == 1, run.stdout + run.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["passed"] is False
+    assert result["expectations"][0]["name"] == "route_completion" and not result["expectations"][0]["passed"]
