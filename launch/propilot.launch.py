@@ -7,12 +7,13 @@ With `scenario` set, the embedded simulator's bridge drives the stack through it
 Each node reads its parameters from launch/params/<node>.param.yaml.
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 # node name -> (executable, parameter file in launch/params/, needs the map)
 NODES = {

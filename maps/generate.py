@@ -39,10 +39,12 @@ MAIN_LANES = 3
 MAIN_KPH = 100.0
 RAMP_KPH = 60.0
 CURVE_RADIUS_M = 2000.0
+RAMP_RADIUS_M = 500.0
 JUNCTION_LENGTH_M = 50.0  # roadgen needs a junction with extent to model the split
 RAMP_START_OFFSET_M = 1.5  # lateral, from the right-hand lane's centre, where the slip road begins
 RAMP_START_ANGLE_RAD = 0.04  # ~2.3 deg divergence, a usual taper for a motorway exit
 EXIT_NAME = "Exit 1 Minato"
+MAX_DEVIATION_M = 0.1  # SUMO lane shapes must lie this close to the lanelet centrelines
 
 
 def _lanes(n: int, kph: float) -> list[roadgen.Lane]:
@@ -94,8 +96,8 @@ def build() -> roadgen.Map:
     ramp_right = (MAIN_LANES - 1) * LANE_WIDTH_M + RAMP_START_OFFSET_M
     ramp = roadgen.Alignment(_ahead(split_in, heading, JUNCTION_LENGTH_M, right=ramp_right),
                              heading=heading - RAMP_START_ANGLE_RAD)
-    ramp.spiral(120.0, -1.0 / 500.0)
-    ramp.arc(200.0, -1.0 / 500.0)
+    ramp.spiral(120.0, -1.0 / RAMP_RADIUS_M)  # right-hand bend
+    ramp.arc(200.0, -1.0 / RAMP_RADIUS_M)
     ramp.spiral(80.0, 0.0)
     ramp.line(100.0)
     exit_1 = m.add_road(lanes=[roadgen.Lane(width=LANE_WIDTH_M, speed_limit_kph=RAMP_KPH)], alignment=ramp,
@@ -119,10 +121,11 @@ def share_coincident_boundaries(osm_path: Path) -> int:
     """
     tree = ET.parse(osm_path)
     root = tree.getroot()
-    xy = {
-        n.get("id"): (float(n.find("tag[@k='local_x']").get("v")), float(n.find("tag[@k='local_y']").get("v")))
-        for n in root.iter("node")
-    }
+
+    def tag(node: ET.Element, key: str) -> float:
+        return float(node.find(f"tag[@k='{key}']").get("v"))
+
+    xy = {n.get("id"): (tag(n, "local_x"), tag(n, "local_y")) for n in root.iter("node")}
     ways = {w.get("id"): w for w in root.iter("way")}
 
     def coords(way_id: str) -> np.ndarray:
@@ -196,35 +199,38 @@ def _extend(line: np.ndarray, length: float) -> np.ndarray:
     return np.vstack([head, line, tail])
 
 
-def sumo_lanes_of_lanelets(osm_path: Path, net_path: Path) -> tuple[dict[int, str], list[str]]:
-    """Pair every lanelet with the SUMO lane lying on its centreline; also a printable comparison."""
-    ll_map = lanelet2.io.load(str(osm_path), LocalCartesianProjector(lanelet2.io.Origin(ORIGIN_LAT_DEG,
-                                                                                         ORIGIN_LON_DEG)))
-    centre = {ll.id: _extend(np.array([[p.x, p.y] for p in ll.centerline]), 1.0) for ll in ll_map.laneletLayer}
+def _load_lanelets(osm_path: Path) -> lanelet2.core.LaneletMap:
+    origin = lanelet2.io.Origin(ORIGIN_LAT_DEG, ORIGIN_LON_DEG)
+    return lanelet2.io.load(str(osm_path), LocalCartesianProjector(origin))
+
+
+def sumo_lanes_of_lanelets(osm_path: Path, net_path: Path) -> list[tuple[str, int, float, int]]:
+    """Per SUMO lane: the lanelet whose centreline it lies on, the largest deviation, points compared."""
+    ll_map = _load_lanelets(osm_path)
+    centre = {ll.id: _extend(np.array([[p.x, p.y] for p in ll.centerline]), 1.0)
+              for ll in ll_map.laneletLayer}
     net = sumolib.net.readNet(str(net_path), withInternal=True)
-    pairs: dict[int, str] = {}
-    report = []
+    rows = []
     for edge in sorted(net.getEdges(withInternal=True), key=lambda e: e.getID()):
         for lane in edge.getLanes():
             shape = _resample(np.array(lane.getShape())[:, :2], 5.0)
-            best_id, best_dev = min(((lid, float(_polyline_distance(shape, c).max())) for lid, c in centre.items()),
-                                    key=lambda item: item[1])
-            report.append(f"  {lane.getID():18s} -> lanelet {best_id}: max deviation {best_dev:.3f} m "
-                          f"over {len(shape)} points")
-            if best_dev < 0.1:
-                pairs[best_id] = lane.getID()
-    return dict(sorted(pairs.items())), report
+            deviation = {lid: float(_polyline_distance(shape, c).max()) for lid, c in centre.items()}
+            best_id = min(deviation, key=deviation.get)
+            best_dev = deviation[best_id]
+            rows.append((lane.getID(), int(best_id), best_dev, len(shape)))
+    return rows
 
 
 def describe(osm_path: Path, ramp_end: tuple[float, float]) -> dict:
     """Find the exit's lanelets in the written map for map.yaml."""
-    ll_map = lanelet2.io.load(str(osm_path), LocalCartesianProjector(lanelet2.io.Origin(ORIGIN_LAT_DEG,
-                                                                                         ORIGIN_LON_DEG)))
+    ll_map = _load_lanelets(osm_path)
     rules = lanelet2.traffic_rules.create(lanelet2.traffic_rules.Locations.Germany,
                                           lanelet2.traffic_rules.Participants.Vehicle)
     graph = lanelet2.routing.RoutingGraph(ll_map, rules)
-    ramp = min(ll_map.laneletLayer,
-               key=lambda ll: math.hypot(ll.centerline[-1].x - ramp_end[0], ll.centerline[-1].y - ramp_end[1]))
+    def miss(ll: lanelet2.core.Lanelet) -> float:
+        return math.hypot(ll.centerline[-1].x - ramp_end[0], ll.centerline[-1].y - ramp_end[1])
+
+    ramp = min(ll_map.laneletLayer, key=miss)
     (connector,) = graph.previous(ramp)
     (diverge,) = graph.previous(connector)
     start = connector.centerline[0]
@@ -254,7 +260,9 @@ def main() -> int:
     exit_lane = next(lane for lane in m.lane_ids() if "exit_1" in lane)
     end = m.lane_centerline(exit_lane)[-1]
     poi = describe(osm, (end[0], end[1]))
-    pairs, report = sumo_lanes_of_lanelets(osm, net)
+    comparison = sumo_lanes_of_lanelets(osm, net)
+    pairs = {lanelet: lane for lane, lanelet, deviation, _ in sorted(comparison, key=lambda r: r[1])
+             if deviation < MAX_DEVIATION_M}
 
     spec = {
         "name": NAME,
@@ -271,11 +279,12 @@ def main() -> int:
 
     print(f"{NAME}: {merged} junction boundaries shared, exit starts at lanelet {poi['lanelet_id']}, "
           f"leaves lanelet {poi['from_lanelet_id']} at ({poi['x_m']}, {poi['y_m']})")
-    print("SUMO lanes vs Lanelet2 centrelines:")
-    print("\n".join(report))
-    unmatched = [line for line in report if float(line.split("deviation ")[1].split()[0]) >= 0.1]
-    if unmatched:
-        print("SUMO lanes off every lanelet centreline:\n" + "\n".join(unmatched), file=sys.stderr)
+    print("SUMO lane -> Lanelet2 centreline it lies on (largest deviation at points 5 m apart):")
+    for lane, lanelet, deviation, points in comparison:
+        print(f"  {lane:16s} -> {lanelet}: {deviation:.3f} m over {points} points")
+    off = [lane for lane, _, deviation, _ in comparison if deviation >= MAX_DEVIATION_M]
+    if off:
+        print(f"SUMO lanes more than {MAX_DEVIATION_M} m off every lanelet: {off}", file=sys.stderr)
         return 1
     return 0
 

@@ -9,9 +9,10 @@ modes compute the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from propilot.core.control.controller import control
 from propilot.core.control.lateral import LateralSettings
@@ -37,6 +38,7 @@ from propilot.core.types import (
     VehicleCommand,
     VehicleStatus,
 )
+from propilot.core.vehicle import SENSOR_MOUNTS
 
 # The parameter groups of each node: one spec declares ROS parameters, validates YAML, documents.
 NODE_SETTINGS: dict[str, dict[str, type]] = {
@@ -86,7 +88,7 @@ class Stack:
     def __init__(self, settings: StackSettings, hdmap: HDMap):
         self.settings = settings
         self.localizer = Localizer(settings.localizer, hdmap)
-        self.tracker = Tracker(settings.tracker, MapLaneAssigner(hdmap))
+        self.tracker = Tracker(settings.tracker, MapLaneAssigner(hdmap), SENSOR_MOUNTS)
         self.hmi = PilotHmi(settings.hmi)
         self.planner = BehaviourPlanner(settings.planner, hdmap)
         self.supervisor = Supervisor(settings.supervisor)

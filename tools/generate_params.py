@@ -30,10 +30,7 @@ def render(node: str) -> str:
     for group, cls in NODE_SETTINGS[node].items():
         lines.append(f"    {group}:")
         for info in spec(cls):
-            bounds = ""
-            if info.minimum is not None or info.maximum is not None:
-                bounds = f" [{'' if info.minimum is None else info.minimum}, {'' if info.maximum is None else info.maximum}]"
-            comment = f"{info.unit or '-'}{bounds}: {info.description}"
+            comment = f"{info.unit or '-'} {info.bounds}: {info.description}".replace(" :", ":")
             if info.source:
                 comment += f" | source: {info.source}"
             lines.append(f"      {info.name}: {_value(info.default)}  # {comment}")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -58,6 +59,14 @@ class SettingInfo:
     minimum: float | None
     maximum: float | None
     source: str
+
+    @property
+    def bounds(self) -> str:
+        """'[min, max]' with an empty side when open, '' when unbounded."""
+        if self.minimum is None and self.maximum is None:
+            return ""
+        low, high = ("" if v is None else v for v in (self.minimum, self.maximum))
+        return f"[{low}, {high}]"
 
 
 def spec(cls: type) -> list[SettingInfo]:
@@ -143,11 +152,8 @@ def markdown_table(cls: type) -> str:
     """The parameter table for a README: name | unit | type | default | range | source."""
     rows = ["| name | unit | type | default | range | description | source |", "|---|---|---|---|---|---|---|"]
     for info in spec(cls):
-        lo = "" if info.minimum is None else str(info.minimum)
-        hi = "" if info.maximum is None else str(info.maximum)
-        bounds = f"[{lo}, {hi}]" if (lo or hi) else ""
         rows.append(
-            f"| `{info.name}` | {info.unit} | {info.type.__name__} | {info.default} | {bounds} "
+            f"| `{info.name}` | {info.unit} | {info.type.__name__} | {info.default} | {info.bounds} "
             f"| {info.description} | {info.source} |"
         )
     return "\n".join(rows)

@@ -18,16 +18,24 @@ from propilot_msgs.msg import (
 )
 from propilot_msgs.msg import (
     DetectionArray,
-    DriverInput as DriverInputMsg,
     DriverMonitor,
-    HmiState as HmiStateMsg,
     LaneLocalization,
     RtkStatus,
     TrackedObject,
     TrackedObjectArray,
     Trajectory,
     TrajectoryPoint,
+)
+from propilot_msgs.msg import (
+    DriverInput as DriverInputMsg,
+)
+from propilot_msgs.msg import (
+    HmiState as HmiStateMsg,
+)
+from propilot_msgs.msg import (
     VehicleCommand as VehicleCommandMsg,
+)
+from propilot_msgs.msg import (
     VehicleStatus as VehicleStatusMsg,
 )
 from sensor_msgs.msg import NavSatFix, NavSatStatus

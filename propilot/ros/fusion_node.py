@@ -17,6 +17,7 @@ from rclpy.node import Node  # noqa: E402
 
 from propilot.core.fusion.lane_assignment import MapLaneAssigner  # noqa: E402
 from propilot.core.fusion.tracker import Tracker  # noqa: E402
+from propilot.core.vehicle import SENSOR_MOUNTS  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.ros.conversions import detections_from_msg, ego_from_odometry, from_time, tracks_to_msg  # noqa: E402
 from propilot.ros.node_common import StampSync, declare_map, declare_settings, run_node  # noqa: E402
@@ -27,7 +28,7 @@ class FusionNode(Node):
     def __init__(self, **kwargs):
         super().__init__("fusion", **kwargs)
         settings = declare_settings(self, NODE_SETTINGS["fusion"])
-        self.tracker = Tracker(settings["tracker"], MapLaneAssigner(declare_map(self)))
+        self.tracker = Tracker(settings["tracker"], MapLaneAssigner(declare_map(self)), SENSOR_MOUNTS)
         self.tracks = ()
         self.objects_pub = self.create_publisher(TrackedObjectArray, topics.OBJECTS, topics.QOS)
         StampSync(self, [(DetectionArray, topics.RADAR_FRONT), (Odometry, topics.ODOMETRY)], self.on_frame)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -28,8 +29,7 @@ def declare_settings(node: Node, groups: dict[str, type]) -> dict[str, Any]:
     for group, cls in groups.items():
         values[group] = {}
         for info in spec(cls):
-            bounds = f" [{info.minimum}, {info.maximum}]" if info.minimum is not None or info.maximum is not None else ""
-            text = f"{info.description} ({info.unit or 'no unit'}){bounds}"
+            text = f"{info.description} ({info.unit or 'no unit'}) {info.bounds}".rstrip()
             if info.source:
                 text += f"; source: {info.source}"
             descriptor = ParameterDescriptor(description=text, read_only=True)

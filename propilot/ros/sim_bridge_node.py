@@ -151,7 +151,7 @@ class RosBackend:
             self.executor.spin_once(timeout_sec=0.05)
 
     def _check_processes(self) -> None:
-        for process, name in zip(self.processes, STACK_NODES):
+        for process, name in zip(self.processes, STACK_NODES, strict=True):
             if process.poll() is not None:
                 raise RuntimeError(f"node {name} exited with code {process.returncode} "
                                    f"(see {self.out_dir / 'nodes.log'})")

@@ -31,12 +31,12 @@ from propilot.core.types import (
     VehicleCommand,
     VehicleStatus,
 )
+from propilot.core.vehicle import FRONT_RADAR_ID, FRONT_RADAR_MOUNT
 from propilot.sim.driver import VirtualDriver
 from propilot.sim.gnss import GnssReceiver, GnssSettings
 from propilot.sim.metrics import ScenarioMetrics, evaluate
 from propilot.sim.scenario import Scenario
 from propilot.sim.sensors import RadarModel, RadarSettings
-from propilot.sim.vehicle import FRONT_AHEAD_OF_AXLE_M
 from propilot.sim.world import World
 
 MODES = ("lockstep", "ros")
@@ -74,7 +74,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
     metrics = ScenarioMetrics(scenario, hdmap, events)
     seeds = np.random.SeedSequence(scenario.seed).spawn(2)
     gnss = GnssReceiver(GnssSettings(), hdmap, np.random.default_rng(seeds[0]))
-    radar = RadarModel("front", RadarSettings(mount_x_m=FRONT_AHEAD_OF_AXLE_M), np.random.default_rng(seeds[1]))
+    radar = RadarModel(FRONT_RADAR_ID, RadarSettings(mount_x_m=FRONT_RADAR_MOUNT.x_m, mount_y_m=FRONT_RADAR_MOUNT.y_m,
+                                                    mount_yaw_rad=FRONT_RADAR_MOUNT.yaw_rad),
+                       np.random.default_rng(seeds[1]))
     driver = VirtualDriver(scenario.driver, hdmap)
     steps = int(round(scenario.duration_s / scenario.step_s))
     wall_start = time.perf_counter()

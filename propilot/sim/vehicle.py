@@ -10,13 +10,13 @@ import math
 from dataclasses import dataclass
 
 from propilot.core.types import Pose2D
+from propilot.core.vehicle import EGO
 
-LENGTH_M = 4.7
-WIDTH_M = 1.85
-WHEELBASE_M = 2.8
-REAR_OVERHANG_M = 1.0
-CENTRE_AHEAD_OF_AXLE_M = LENGTH_M / 2.0 - REAR_OVERHANG_M
-FRONT_AHEAD_OF_AXLE_M = LENGTH_M - REAR_OVERHANG_M
+LENGTH_M = EGO.length_m
+WIDTH_M = EGO.width_m
+WHEELBASE_M = EGO.wheelbase_m
+CENTRE_AHEAD_OF_AXLE_M = EGO.centre_from_base_m
+FRONT_AHEAD_OF_AXLE_M = EGO.front_from_base_m
 ACCEL_LAG_S = 0.3  # powertrain / brake build-up
 CURVATURE_LAG_S = 0.2  # steering actuator
 MAX_ACCEL_MPS2 = 3.0  # what the car can do, not what the stack may ask

@@ -70,7 +70,7 @@ def test_both_modes_reach_the_same_outcome(demo_runs):
     assert lockstep["passed"] == ros["passed"]
     assert [e["passed"] for e in lockstep["expectations"]] == [e["passed"] for e in ros["expectations"]]
     for name, value in lockstep["metrics"].items():
-        assert ros["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
+        assert ros["metrics"][name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
 
 
 def test_a_wrong_field_exits_2_naming_file_and_field(tmp_path):

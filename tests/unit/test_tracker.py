@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 
 from propilot.core.fusion.lane_assignment import MapLaneAssigner
-from propilot.core.fusion.tracker import EGO_LENGTH_M, Tracker, TrackerSettings
+from propilot.core.fusion.tracker import Tracker, TrackerSettings
 from propilot.core.settings import ConfigError, from_mapping
 from propilot.core.types import DetectionFrame, EgoEstimate, Pose2D, Track
+from propilot.core.vehicle import EGO
 from propilot.sim.sensors import RadarModel, RadarSettings, TruthVehicle
 
 RATE_HZ = 20.0
 PERIOD_S = 1.0 / RATE_HZ
 LANE_WIDTH_M = 3.5
-HALF_LENGTHS_M = (EGO_LENGTH_M + 4.5) / 2.0
+HALF_LENGTHS_M = (EGO.length_m + 4.5) / 2.0
+EGO_CENTRE_M = EGO.centre_from_base_m  # the ego pose is base_link (rear axle); gaps start at its centre
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,7 @@ def test_following_one_car_for_5_s_gives_one_accurate_confirmed_track():
     assert math.hypot(track.x_m - truth.x_m, track.y_m - truth.y_m) < 0.5
     assert math.hypot(track.vx_mps - truth.speed_mps, track.vy_mps) < 0.5
     assert track.relative_speed_mps == pytest.approx(-2.0, abs=0.3)
-    assert track.gap_m == pytest.approx(truth.x_m - end.ego.pose.x_m - HALF_LENGTHS_M, abs=0.5)
+    assert track.gap_m == pytest.approx(truth.x_m - end.ego.pose.x_m - EGO_CENTRE_M - HALF_LENGTHS_M, abs=0.5)
     assert track.relative_lane is None  # no lane assigner
     assert track.existence > 0.5
 
@@ -138,6 +140,29 @@ def test_a_frame_older_than_the_last_one_is_dropped_and_counted():
     assert tracker.dropped_out_of_sequence == 1
 
 
+def test_a_frame_after_the_last_one_but_before_a_prediction_is_still_fused():
+    tracker, steps = drive([Car("lead", 40.0, 0.0, 23.0)], seconds=1.0)
+    last = steps[-1]
+    tracker.predict_to(last.t_s + 0.2)  # e.g. the planner asked for the tracks at its own cycle
+
+    ego = dataclasses.replace(last.ego, t_s=last.t_s + PERIOD_S)
+    frame = DetectionFrame(ego.t_s, "front_radar", last.frame.kind, last.frame.detections)
+    tracks = tracker.update(frame, ego)
+
+    assert tracker.dropped_out_of_sequence == 0
+    assert len(tracks) == 1
+
+
+def test_no_more_tracks_than_max_tracks():
+    cars = [Car(f"car{lane}", 40.0, LANE_WIDTH_M * (lane - 1), 25.0) for lane in range(3)]
+
+    tracker, steps = drive(cars, seconds=1.0, tracker=Tracker(TrackerSettings(max_tracks=2)),
+                           clutter_per_scan=0.0)
+
+    assert tracker.track_count == 2
+    assert len(steps[-1].tracks) == 2
+
+
 class StraightThreeLaneRoad:
     """Fake HD map: three lanes eastwards, 3.5 m wide, centres at y = +3.5 (left), 0, -3.5 (right).
 
@@ -165,9 +190,9 @@ def test_lane_assigner_tells_left_same_and_right_lane_and_the_bumper_gap():
     assign = MapLaneAssigner(StraightThreeLaneRoad())
     ego = EgoEstimate(0.0, Pose2D(150.0, 0.2, 0.0), 25.0, 0.0, 0.02)
 
-    assert assign(200.0, 3.4, ego) == (1, 11, pytest.approx(50.0 - HALF_LENGTHS_M))
-    assert assign(180.0, -0.3, ego) == (0, 12, pytest.approx(30.0 - HALF_LENGTHS_M))
-    assert assign(120.0, -3.6, ego) == (-1, 13, pytest.approx(-30.0 + HALF_LENGTHS_M))
+    assert assign(200.0, 3.4, ego) == (1, 11, pytest.approx(50.0 - EGO_CENTRE_M - HALF_LENGTHS_M))
+    assert assign(180.0, -0.3, ego) == (0, 12, pytest.approx(30.0 - EGO_CENTRE_M - HALF_LENGTHS_M))
+    assert assign(120.0, -3.6, ego) == (-1, 13, pytest.approx(-30.0 - EGO_CENTRE_M + HALF_LENGTHS_M))
     assert assign(152.0, 3.5, ego)[2] == 0.0  # alongside
     assert assign(200.0, 30.0, ego)[:2] == (None, 0)  # off the road
 
@@ -183,7 +208,7 @@ def test_tracks_carry_their_lane_from_the_map():
     lanes = {nearest(t, end.truth): t.relative_lane for t in end.tracks}
     assert lanes == {"left": 1, "mine": 0, "right": -1}
     gaps = {nearest(t, end.truth): t.gap_m for t in end.tracks}
-    assert gaps["mine"] == pytest.approx(40.0 - HALF_LENGTHS_M, abs=0.5)
+    assert gaps["mine"] == pytest.approx(40.0 - EGO_CENTRE_M - HALF_LENGTHS_M, abs=0.5)
 
 
 def test_confirm_hits_above_the_window_is_a_config_error():

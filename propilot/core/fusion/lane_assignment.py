@@ -16,6 +16,7 @@ from typing import Any
 
 from propilot.core.fusion.tracker import bumper_gap, ego_frame_gap
 from propilot.core.types import EgoEstimate
+from propilot.core.vehicle import EGO
 
 
 class MapLaneAssigner:
@@ -49,5 +50,7 @@ class MapLaneAssigner:
             else:
                 lanelet_id, arc_length_m, _ = located
                 lane_index, _ = self.hdmap.lane_index(lanelet_id)
-                self._ego_place = (lane_index, self.hdmap.station(lanelet_id, arc_length_m))
+                # base_link is the rear axle; gaps are measured from the ego's centre
+                station = self.hdmap.station(lanelet_id, arc_length_m) + EGO.centre_from_base_m
+                self._ego_place = (lane_index, station)
         return self._ego_place

@@ -17,7 +17,9 @@ centre, half a default car length further along the ego heading. The range rate 
 a track's velocity (the object is assumed to drive parallel to the ego) and then
 updates it along the line of sight (`fuse_range_rate`). A detection that just misses
 the gate of a track that got no detection starts no track: it is that track's outlier.
-Frames older than the last processed one are dropped and counted.
+Frames older than the last processed one are dropped and counted. A track without a
+detection in a frame counts a miss whatever the sensor; with several sensors, misses
+should only count for tracks inside that sensor's field of view (not done yet).
 Lanes come from an injected `LaneAssigner`, so this module does not depend on the map.
 """
 
@@ -36,11 +38,11 @@ from scipy.optimize import linear_sum_assignment
 
 from propilot.core.settings import setting
 from propilot.core.types import DetectionFrame, EgoEstimate, Pose2D, SensorKind, Track
+from propilot.core.vehicle import EGO
 
-EGO_LENGTH_M = 4.7  # gaps are centre distance minus half the two lengths
 DEFAULT_OBJECT_LENGTH_M = 4.5  # a car; sensors do not measure the length yet
 MIN_LINE_OF_SIGHT_COS = 0.3  # beyond ~73 deg off the ego heading, Doppler tells little of the speed along it
-FACE_SENSORS = frozenset({SensorKind.RADAR, SensorKind.SONAR})  # report the nearer face, not the centre
+FACE_SENSORS = frozenset({SensorKind.RADAR})  # report the nearer face of a car, not its centre
 _INFEASIBLE = 1e9  # cost of a pair outside the gate; dropped after the assignment
 _UNKNOWN_MOUNT = Pose2D(0.0, 0.0, 0.0)  # a sensor without a mount entry looks straight ahead from base_link
 _MEASUREMENT_MATRIX = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
@@ -93,15 +95,15 @@ class LaneAssigner(Protocol):
 
 def bumper_gap(centre_distance_m: float, object_length_m: float = DEFAULT_OBJECT_LENGTH_M) -> float:
     """Signed centre distance (ahead > 0) minus the half lengths; 0 when the boxes overlap."""
-    half_lengths = 0.5 * (EGO_LENGTH_M + object_length_m)
+    half_lengths = 0.5 * (EGO.length_m + object_length_m)
     return math.copysign(max(abs(centre_distance_m) - half_lengths, 0.0), centre_distance_m)
 
 
 def ego_frame_gap(x_m: float, y_m: float, ego: EgoEstimate) -> float:
-    """Bumper gap along the ego heading, for when no map is at hand."""
+    """Bumper gap along the ego heading, for when no map is at hand (ego pose = base_link, not its centre)."""
     yaw = ego.pose.yaw_rad
     longitudinal = (x_m - ego.pose.x_m) * math.cos(yaw) + (y_m - ego.pose.y_m) * math.sin(yaw)
-    return bumper_gap(longitudinal)
+    return bumper_gap(longitudinal - EGO.centre_from_base_m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,11 @@ class _Measurements:
     los_bearing: np.ndarray  # (n,) line of sight relative to the ego heading
     range_rate: np.ndarray  # (n,) NaN when the sensor has no Doppler
     range_rate_sigma: np.ndarray  # (n,)
-    los: np.ndarray  # (n, 2) unit line of sight in the map frame
-    sensor_radial_speed: np.ndarray  # (n,) sensor velocity . los, so range rate + this = los . v_obj
+    # Kalman update per detection, the first `dim` rows of [x, y, range rate + sensor velocity . los]
+    update_z: np.ndarray  # (n, 3, 1)
+    update_h: np.ndarray  # (n, 3, 4)
+    update_r: np.ndarray  # (n, 3, 3)
+    update_dim: np.ndarray  # (n,) 3 with the range rate, 2 without
 
 
 class _TrackState:
@@ -217,13 +222,25 @@ class Tracker:
         polar[:, 0, 0] = [d.range_sigma_m ** 2 for d in dets]
         polar[:, 1, 1] = [d.azimuth_sigma_rad ** 2 for d in dets]
         r = jac @ polar @ jac.transpose(0, 2, 1) + ego.position_sigma_m ** 2 * np.eye(2)
-        u = np.column_stack((np.cos(bearing), np.sin(bearing)))
+        range_rate = np.array([d.range_rate_mps for d in dets])
+        range_rate_sigma = np.array([d.range_rate_sigma_mps for d in dets])
+        # range rate = los . (v_obj - v_sensor): linear in the state once the line of sight is fixed
+        los_map = np.column_stack((np.cos(bearing), np.sin(bearing))).reshape(-1, 2)
+        n = len(dets)
+        update_z = np.empty((n, 3, 1))
+        update_z[:, :2, 0] = z
+        update_z[:, 2, 0] = range_rate + los_map @ self._sensor_velocity(frame.sensor_id, ego)
+        update_h = np.zeros((n, 3, 4))
+        update_h[:, :2, :] = _MEASUREMENT_MATRIX
+        update_h[:, 2, 2:] = los_map
+        update_r = np.zeros((n, 3, 3))
+        update_r[:, :2, :2] = r
+        update_r[:, 2, 2] = range_rate_sigma ** 2
+        doppler = ~np.isnan(range_rate) & self.settings.fuse_range_rate
         return _Measurements(
             z=z.reshape(-1, 2), r=r, los_bearing=los,
-            range_rate=np.array([d.range_rate_mps for d in dets]),
-            range_rate_sigma=np.array([d.range_rate_sigma_mps for d in dets]),
-            los=u.reshape(-1, 2),
-            sensor_radial_speed=u.reshape(-1, 2) @ self._sensor_velocity(frame.sensor_id, ego),
+            range_rate=range_rate, range_rate_sigma=range_rate_sigma,
+            update_z=update_z, update_h=update_h, update_r=update_r, update_dim=np.where(doppler, 3, 2),
         )
 
     def _sensor_velocity(self, sensor_id: str, ego: EgoEstimate) -> np.ndarray:
@@ -251,15 +268,8 @@ class Tracker:
 
     def _hit(self, track: _TrackState, m: _Measurements, j: int, t_s: float) -> None:
         s = self.settings
-        if s.fuse_range_rate and not math.isnan(m.range_rate[j]):
-            # range rate = u . (v_obj - v_sensor): linear in the state once the line of sight u is fixed
-            z = np.array([[m.z[j, 0]], [m.z[j, 1]], [m.range_rate[j] + m.sensor_radial_speed[j]]])
-            h = np.vstack((_MEASUREMENT_MATRIX, [0.0, 0.0, m.los[j, 0], m.los[j, 1]]))
-            r = np.zeros((3, 3))
-            r[:2, :2], r[2, 2] = m.r[j], m.range_rate_sigma[j] ** 2
-            track.kf.update(z, R=r, H=h)
-        else:
-            track.kf.update(m.z[j].reshape(2, 1), R=m.r[j])
+        dim = m.update_dim[j]
+        track.kf.update(m.update_z[j, :dim], R=m.update_r[j, :dim, :dim], H=m.update_h[j, :dim])
         track.window.append(True)
         track.last_hit_t_s = t_s
         track.existence += s.existence_gain * (1.0 - track.existence)
@@ -296,12 +306,13 @@ class Tracker:
             self._next_id += 1
 
     def _confirmed_tracks(self, ego: EgoEstimate) -> tuple[Track, ...]:
-        heading = np.array([math.cos(ego.pose.yaw_rad), math.sin(ego.pose.yaw_rad)])
+        cos_yaw, sin_yaw = math.cos(ego.pose.yaw_rad), math.sin(ego.pose.yaw_rad)
         out = []
         for t in sorted(self._tracks, key=lambda t: t.track_id):
             if not t.confirmed:
                 continue
-            x, y, vx, vy = (float(v) for v in t.kf.x[:, 0])
+            x, y, vx, vy = t.kf.x[:, 0].tolist()
+            p = t.kf.P
             if self.lane_assigner is not None:
                 relative_lane, lanelet_id, gap = self.lane_assigner(x, y, ego)
             else:
@@ -309,9 +320,9 @@ class Tracker:
             out.append(Track(
                 track_id=t.track_id, x_m=x, y_m=y, vx_mps=vx, vy_mps=vy,
                 length_m=DEFAULT_OBJECT_LENGTH_M, existence=t.existence,
-                position_sigma_m=math.sqrt(0.5 * float(np.trace(t.kf.P[:2, :2]))),
+                position_sigma_m=math.sqrt(0.5 * float(p[0, 0] + p[1, 1])),
                 relative_lane=relative_lane, lanelet_id=lanelet_id, gap_m=gap,
-                relative_speed_mps=float(vx * heading[0] + vy * heading[1]) - ego.speed_mps,
+                relative_speed_mps=vx * cos_yaw + vy * sin_yaw - ego.speed_mps,
             ))
         return tuple(out)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import lanelet2
 import numpy as np
@@ -33,7 +34,7 @@ STATION_WINDOW = 12  # segments either side of the first guess searched when pro
 _Report = Callable[[str, str], None]  # collects one problem: (field name, reason)
 
 # Rows of a grid cell's segment data (see HDMap._build_grid).
-_LEN, _INV_LEN, _S0, _MID0, _HALF0, _DMID, _DHALF, _H0, _DH, _TIE, _ROW = range(11)
+_LEN, _INV_LEN, _S0, _MID0, _HALF0, _DMID, _DHALF, _H0, _DH, _ROW = range(10)
 
 
 @dataclass(frozen=True)
@@ -103,26 +104,28 @@ class _Spec:
 def load_map(map_yaml_path: str | Path) -> HDMap:
     """Read and validate map.yaml and the Lanelet2 map it names; MapError lists all problems."""
     path = Path(map_yaml_path)
-    spec = _read_spec(path)
+    spec, problems = _read_spec(path)
+    # Check the osm even when map.yaml has problems, so one run reports everything.
     projector = LocalCartesianProjector(lanelet2.io.Origin(spec.origin_lat_deg, spec.origin_lon_deg))
-    ll_map = _read_lanelets(spec.lanelet2_path, projector)
+    ll_map = None
+    if spec.lanelet2_path.is_file():
+        ll_map, osm_problems = _read_lanelets(spec.lanelet2_path, projector)
+        problems += osm_problems
+    if ll_map is None:
+        raise MapError(problems)
     rules = lanelet2.traffic_rules.create(
         lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
     )
     graph = lanelet2.routing.RoutingGraph(ll_map, rules)
-    problems = _lanelet_problems(str(spec.lanelet2_path), ll_map, graph)
-    known = {ll.id for ll in ll_map.laneletLayer}
-    for i, poi in enumerate(spec.points_of_interest):
-        for field_name, lanelet_id in (("lanelet_id", poi.lanelet_id), ("from_lanelet_id", poi.from_lanelet_id)):
-            if lanelet_id is not None and lanelet_id not in known:
-                problems.append(MapProblem(str(path), f"points_of_interest[{i}].{field_name}",
-                                           f"no lanelet {lanelet_id} in {spec.lanelet2_path.name}"))
+    problems += _lanelet_problems(str(spec.lanelet2_path), ll_map, graph)
+    problems += _poi_problems(path, spec, {ll.id for ll in ll_map.laneletLayer})
     if problems:
         raise MapError(problems)
     return HDMap(spec, ll_map, graph, rules, projector)
 
 
-def _read_spec(path: Path) -> _Spec:
+def _read_spec(path: Path) -> tuple[_Spec, list[MapProblem]]:
+    """map.yaml's fields and the problems with them; raises only if the file itself is unusable."""
     file = str(path)
     if not path.is_file():
         raise MapError([MapProblem(file, "map.yaml", "file not found")])
@@ -150,10 +153,20 @@ def _read_spec(path: Path) -> _Spec:
     if not isinstance(sumo_lanes, dict) or not all(isinstance(k, int) for k in sumo_lanes):
         bad("sumo_lanes", "expected a mapping of lanelet id to SUMO lane id")
         sumo_lanes = {}
-    if problems:
-        raise MapError(problems)
-    return _Spec(name, lat, lon, side, files["lanelet2"], files["opendrive"], files["sumo_net"], pois,
-                 {int(k): str(v) for k, v in sumo_lanes.items()})
+    spec = _Spec(str(name), lat, lon, str(side), files["lanelet2"], files["opendrive"], files["sumo_net"],
+                 pois, {int(k): str(v) for k, v in sumo_lanes.items()})
+    return spec, problems
+
+
+def _poi_problems(yaml_path: Path, spec: _Spec, known: set[int]) -> list[MapProblem]:
+    problems = []
+    for i, poi in enumerate(spec.points_of_interest):
+        fields = (("lanelet_id", poi.lanelet_id), ("from_lanelet_id", poi.from_lanelet_id))
+        for field_name, lanelet_id in fields:
+            if lanelet_id is not None and lanelet_id not in known:
+                problems.append(MapProblem(str(yaml_path), f"points_of_interest[{i}].{field_name}",
+                                           f"no lanelet {lanelet_id} in {spec.lanelet2_path.name}"))
+    return problems
 
 
 def _read_origin(origin: Any, bad: _Report) -> tuple[float, float]:
@@ -197,17 +210,17 @@ def _read_points_of_interest(items: Any, bad: _Report) -> tuple[PointOfInterest,
     return tuple(pois)
 
 
-def _read_lanelets(osm: Path, projector: LocalCartesianProjector) -> Any:
+def _read_lanelets(osm: Path, projector: LocalCartesianProjector) -> tuple[Any, list[MapProblem]]:
+    """The lanelet map (None if unreadable) and the loader's complaints about it."""
     try:
         ll_map, errors = lanelet2.io.loadRobust(str(osm), projector)
     except RuntimeError as exc:  # lanelet2 raises RuntimeError for unreadable or non-OSM files
-        raise MapError([MapProblem(str(osm), "osm", f"cannot be parsed: {exc}")]) from None
+        return None, [MapProblem(str(osm), "osm", f"cannot be parsed: {exc}")]
     problems = [MapProblem(str(osm), "osm", str(e)) for e in errors]
     if len(ll_map.laneletLayer) == 0:
         problems.append(MapProblem(str(osm), "osm", "contains no lanelets"))
-    if problems:
-        raise MapError(problems)
-    return ll_map
+        return None, problems
+    return ll_map, problems
 
 
 def _lanelet_problems(file: str, ll_map: Any, graph: Any) -> list[MapProblem]:
@@ -219,7 +232,8 @@ def _lanelet_problems(file: str, ll_map: Any, graph: Any) -> list[MapProblem]:
         if "speed_limit" not in attrs:
             problems.append(MapProblem(file, ll.id, "lanelet has no speed_limit tag"))
         elif _parse_kph(attrs["speed_limit"]) is None:
-            problems.append(MapProblem(file, ll.id, f"speed_limit {attrs['speed_limit']!r} is not a number (km/h)"))
+            reason = f"speed_limit {attrs['speed_limit']!r} is not a number (km/h)"
+            problems.append(MapProblem(file, ll.id, reason))
         if len(ll.centerline) < 2:
             problems.append(MapProblem(file, ll.id, "centreline has fewer than 2 points"))
         if not _any_link(graph, ll):
@@ -253,10 +267,21 @@ def _parse_kph(text: str) -> float | None:
 def _densify(line: np.ndarray, max_step: float) -> np.ndarray:
     """The same polyline with every segment longer than max_step cut into equal pieces."""
     out = [line[:1]]
-    for a, b in zip(line[:-1], line[1:]):
+    for a, b in zip(line[:-1], line[1:], strict=True):
         n = max(1, int(math.ceil(np.linalg.norm(b - a) / max_step)))
         out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
     return np.vstack(out)
+
+
+def _xy(points: Any) -> np.ndarray:
+    """A Lanelet2 line string as an (N, 2) array."""
+    return np.array([[p.x, p.y] for p in points], dtype=float)
+
+
+def _without_repeats(line: np.ndarray) -> np.ndarray:
+    """The polyline without consecutive duplicate points, which would have no heading."""
+    keep = np.concatenate([[True], np.linalg.norm(np.diff(line, axis=0), axis=1) > 1e-6])
+    return line[keep]
 
 
 def _arc_lengths(line: np.ndarray) -> np.ndarray:
@@ -272,6 +297,16 @@ def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
         t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab**2).sum(-1), 1e-12), 0.0, 1.0)
         out[start:start + 256] = np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).min(axis=1)
     return out
+
+
+def _foot_arc_lengths(points: np.ndarray, line: np.ndarray, s_line: np.ndarray) -> np.ndarray:
+    """Arc length along `line` of the nearest point to each of a few points, brute force."""
+    a, ab = line[:-1], np.diff(line, axis=0)
+    p = points[:, None, :]
+    t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab**2).sum(-1), 1e-12), 0.0, 1.0)
+    seg = np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).argmin(axis=1)
+    rows = np.arange(len(points))
+    return s_line[seg] + t[rows, seg] * np.linalg.norm(ab[seg], axis=1)
 
 
 def _vertex_headings(line: np.ndarray) -> np.ndarray:
@@ -402,20 +437,22 @@ class HDMap:
         self._half_right: dict[int, np.ndarray] = {}
         for lid in self._ids:
             ll = self._ll[lid]
-            centre = np.array([[p.x, p.y] for p in ll.centerline], dtype=float)
+            centre = _without_repeats(_xy(ll.centerline))
             dense = _densify(centre, MAX_SEGMENT_M)
             self._centre[lid] = centre
             self._dense[lid] = dense
             self._dense_s[lid] = _arc_lengths(dense)
-            self._half_left[lid] = _distance_to_polyline(dense, np.array([[p.x, p.y] for p in ll.leftBound]))
-            self._half_right[lid] = _distance_to_polyline(dense, np.array([[p.x, p.y] for p in ll.rightBound]))
+            self._half_left[lid] = _distance_to_polyline(dense, _xy(ll.leftBound))
+            self._half_right[lid] = _distance_to_polyline(dense, _xy(ll.rightBound))
 
     def _build_grid(self) -> None:
         """Every centreline segment, bucketed by the grid cells a matching point near it could be in.
 
         Per cell: `coef` (2n, 3), which turns (x, y, 1) into the along- and across-segment
-        coordinates of a point for all n segments in one product, and `rows` (11, n) of the rest
+        coordinates of a point for all n segments in one product, and `rows` (10, n) of the rest
         (see the _LEN... constants). A query is then ~20 numpy operations on arrays of a few dozen.
+        Slip-road segments come last in each cell, so in an exact tie (where an exit begins on top
+        of a lane) argmin picks the main line.
         """
         coef, rows, lo, hi = [], [], [], []
         for row, lid in enumerate(self._ids):
@@ -429,22 +466,25 @@ class HDMap:
             mid = 0.5 * (self._half_left[lid] - self._half_right[lid])
             half = 0.5 * (self._half_left[lid] + self._half_right[lid])
             heads = _vertex_headings(dense)
-            # A nanometre of distance for slip roads: they lose exact ties, e.g. where one begins on a lane.
-            tie = np.full(len(vec), 1e-9 if lid in self._ramp else 0.0)
-            rows.append(np.stack([length, 1.0 / length, s[:-1], mid[:-1], half[:-1], np.diff(mid), np.diff(half),
-                                  heads[:-1], np.diff(heads), tie, np.full(len(vec), float(row))]))
+            owner = np.full(len(vec), float(row))
+            rows.append(np.stack([length, 1.0 / length, s[:-1], mid[:-1], half[:-1], np.diff(mid),
+                                  np.diff(half), heads[:-1], np.diff(heads), owner]))
             # Farthest a matching point can be: half a lane outside the lane's edge.
-            reach = (np.abs(mid[:-1]) + np.abs(np.diff(mid)) + 2.0 * (half[:-1] + np.abs(np.diff(half)))) + 0.1
+            reach = np.abs(mid[:-1]) + np.abs(np.diff(mid)) + 2.0 * (half[:-1] + np.abs(np.diff(half))) + 0.1
             lo.append(np.floor((np.minimum(p0, dense[1:]) - reach[:, None]) / GRID_CELL_M).astype(int))
             hi.append(np.floor((np.maximum(p0, dense[1:]) + reach[:, None]) / GRID_CELL_M).astype(int))
         coef_all, rows_all = np.concatenate(coef, axis=1), np.concatenate(rows, axis=1)
+        ramp = np.array([self._ids[int(row)] in self._ramp for row in rows_all[_ROW]])
+        order = np.argsort(ramp, kind="stable")  # main line first, so it wins exact ties
         cells: dict[tuple[int, int], list[int]] = {}
-        for seg, (x0, y0, x1, y1) in enumerate(np.column_stack([np.vstack(lo), np.vstack(hi)])):
+        lo_all, hi_all = np.vstack(lo)[order], np.vstack(hi)[order]
+        for seg, (x0, y0, x1, y1) in zip(order, np.column_stack([lo_all, hi_all]), strict=True):
             for ix in range(x0, x1 + 1):
                 for iy in range(y0, y1 + 1):
                     cells.setdefault((ix, iy), []).append(seg)
         self._grid = {
-            key: (np.ascontiguousarray(coef_all[:, segs].reshape(-1, 3)), np.ascontiguousarray(rows_all[:, segs]))
+            key: (np.ascontiguousarray(coef_all[:, segs].reshape(-1, 3)),
+                  np.ascontiguousarray(rows_all[:, segs]))
             for key, segs in cells.items()
         }
 
@@ -492,9 +532,13 @@ class HDMap:
         pts, line, s_line = self._dense[lid], self._dense[ref], self._dense_s[ref]
         if lid == ref:
             return self._dense_s[lid].copy()
-        # First guess by proportion, then the best segment in a window round it: lanes of one
-        # slice differ in length by centimetres per degree of bend, far less than the window.
-        guess = self._dense_s[lid] * (s_line[-1] / max(self._dense_s[lid][-1], 1e-9))
+        # First guess: the ends projected by brute force, in between in proportion; then the best
+        # segment in a window round the guess. Lanes abreast differ in length by centimetres per
+        # degree of bend, far less than the window, and lanes that begin or end staggered are
+        # caught by the projected ends.
+        ends = _foot_arc_lengths(pts[[0, -1]], line, s_line)
+        own = self._dense_s[lid]
+        guess = ends[0] + own * ((ends[1] - ends[0]) / max(own[-1], 1e-9))
         centre = np.clip(np.searchsorted(s_line, guess) - 1, 0, len(line) - 2)
         idx = np.clip(centre[:, None] + np.arange(-STATION_WINDOW, STATION_WINDOW + 1), 0, len(line) - 2)
         a, ab = line[idx], line[idx + 1] - line[idx]
@@ -567,21 +611,24 @@ class HDMap:
         lane = r[_MID0:_HALF0 + 1] + f * r[_DMID:_DHALF + 1]  # centre offset and half width here
         outside = np.abs(d - lane[0]) - lane[1]  # < 0 inside the lane
         # Containing lanelets first, nearest centreline among them; then by how far outside (1e5: a
-        # hundredth of a millimetre outside outweighs a metre nearer); beyond half a lane: not at all.
-        rank = np.where(outside > lane[1], np.inf, np.maximum(outside, 0.0) * 1e5) + dist + r[_TIE]
-        i = int(np.argmin(rank))
-        if rank[i] == np.inf:
+        # hundredth of a millimetre outside outweighs a metre nearer).
+        rank = np.maximum(outside, 0.0) * 1e5 + dist
+        i = int(rank.argmin())
+        if outside[i] > lane[1, i]:  # more than half a lane outside even the best: off the map
             return None
-        heading = r[_H0, i] + f[i] * r[_DH, i]
-        if yaw is not None and math.cos(yaw - heading) <= 0.0:
-            # The best lanelet runs against the pose: among the lanelets that contain the point as
-            # well, take one that agrees (the penalty outweighs any distance inside a lane).
-            rank = rank + np.where(np.cos(yaw - (r[_H0] + f * r[_DH])) <= 0.0, 1e2, 0.0)
-            i = int(np.argmin(rank))
+        if yaw is not None:
             heading = r[_H0, i] + f[i] * r[_DH, i]
-        mid, half = lane[0, i], lane[1, i]
-        return _Hit(self._ids[int(r[_ROW, i])], float(r[_S0, i] + t[i]), float(d[i]), float(heading),
-                    float(half + mid), float(half - mid))
+            if math.cos(yaw - heading) <= 0.0:
+                # The best lanelet runs against the pose: among the lanelets that contain the point
+                # as well, take one that agrees (the penalty outweighs any distance inside a lane).
+                rank += np.where(np.cos(yaw - (r[_H0] + f * r[_DH])) <= 0.0, 1e2, 0.0)
+                i = int(rank.argmin())
+        # The rest in plain floats: numpy scalars are slow to index and to do arithmetic with.
+        c = r[:, i].tolist()
+        ti, di = float(t[i]), float(d[i])
+        fi = ti * c[_INV_LEN]
+        mid, half = c[_MID0] + fi * c[_DMID], c[_HALF0] + fi * c[_DHALF]
+        return _Hit(self._ids[int(c[_ROW])], c[_S0] + ti, di, c[_H0] + fi * c[_DH], half + mid, half - mid)
 
     # --- lanes and rules ----------------------------------------------------------------------
 
@@ -647,10 +694,11 @@ class HDMap:
         spacing_m: float = 2.0,
         prefer_ramp: bool = False,
     ) -> np.ndarray:
-        """(N, 4) x, y, yaw, curvature every spacing_m along the lane from arc_length_m on.
+        """(N, 4) x, y, yaw (rad), curvature (1/m, + left) every spacing_m along the lane centreline.
 
-        Follows successors; at a split it stays on the main carriageway unless prefer_ramp.
-        Always at least one point; shorter than asked where the lane ends.
+        Starts at arc_length_m on lanelet_id (below 0 taken as 0, beyond its end carried into the
+        successors) and follows successors; at a split it stays on the main carriageway unless
+        prefer_ramp. Always at least one point; shorter than asked where the lane ends.
         """
         chain = self._chain(lanelet_id, max(arc_length_m, 0.0) + distance_m, prefer_ramp)
         line = self._centre[chain[0]]
