@@ -32,7 +32,7 @@ from propilot.ros import topics
 from propilot.ros.control_node import ControlNode
 from propilot.ros.hmi_node import HmiNode
 from propilot.ros.localization_node import LocalizationNode
-from tests.conftest import HIGHWAY_MAP
+from tests.conftest import HIGHWAY_MAP, REPO
 
 pytestmark = pytest.mark.ros
 
@@ -179,3 +179,24 @@ def hdmap_lane(hdmap, lane_index: int) -> int:
         if not hdmap.is_ramp(lanelet_id) and hdmap.lane_index(lanelet_id) == (lane_index, 3):
             return lanelet_id
     raise AssertionError("no such lane")
+
+
+@pytest.mark.parametrize("name", ["localization", "fusion", "hmi", "behaviour", "control"])
+def test_parameter_file_sets_exactly_what_the_node_declares(ros, name):
+    """Load launch/params/<name>.param.yaml into the real node: same names, values taken."""
+    import yaml
+
+    from propilot.ros.sim_bridge_node import STACK_NODES
+
+    data = yaml.safe_load((REPO / "launch" / "params" / f"{name}.param.yaml").read_text())
+    flat = {f"{group}.{key}": value
+            for group, values in data[name]["ros__parameters"].items() for key, value in values.items()}
+    module = __import__(STACK_NODES[name], fromlist=["main"])
+    node_class = next(getattr(module, attr) for attr in dir(module)
+                      if attr.endswith("Node") and attr not in ("Node",) and isinstance(getattr(module, attr), type))
+    params = dict(flat, map_path=str(HIGHWAY_MAP)) if name in ("localization", "fusion", "behaviour") else flat
+    node = add_node(ros, node_class, **params)
+    declared = {p for p in node._parameters if p not in ("use_sim_time", "map_path", "start_type_description_service")}
+    assert declared == set(flat)
+    for key, value in flat.items():
+        assert node.get_parameter(key).value == value
