@@ -88,9 +88,10 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
             status = VehicleStatus(t_s, ego.speed_mps, ego.accel_mps2, ego.yaw_rate_rps,
                                    brake_pedal=driver.brake_pedal(t_s),
                                    hands_on_wheel=scenario.driver.hands_on_wheel)
-            inputs = StepInputs(status, gnss.measure(t_s, ego.x_m, ego.y_m),
-                                [radar.measure(t_s, ego.pose, ego.speed_mps, others)], driver.inputs(t_s),
-                                driver.monitor(t_s))
+            fixes = [] if scenario.active_faults(t_s, "gnss_outage") else gnss.measure(t_s, ego.x_m, ego.y_m)
+            frames = ([] if scenario.active_faults(t_s, "sensor_dropout", radar.sensor_id)
+                      else [radar.measure(t_s, ego.pose, ego.speed_mps, others)])
+            inputs = StepInputs(status, fixes, frames, driver.inputs(t_s), driver.monitor(t_s))
             hmi, command = backend.step(inputs)
             metrics.observe(t_s, ego, world.ego_centre(), others, hmi, command)
             if command.limited:

@@ -55,6 +55,21 @@ class DriverScript:
     set_speed_mps: float
 
 
+# Fault kinds a scenario may inject; `target` names a sensor where the kind needs one.
+FAULT_KINDS = ("gnss_outage", "sensor_dropout")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: str  # one of FAULT_KINDS
+    start_s: float
+    end_s: float
+    target: str = ""  # e.g. the sensor id for sensor_dropout
+
+    def active(self, t_s: float) -> bool:
+        return self.start_s <= t_s < self.end_s
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
     metric: str
@@ -78,6 +93,11 @@ class Scenario:
     random_traffic: RandomTraffic | None
     expectations: tuple[Expectation, ...]
     settings: dict[str, Any]  # node parameter overrides, {node: {group: {name: value}}}
+    faults: tuple[Fault, ...] = ()
+
+    def active_faults(self, t_s: float, kind: str, target: str = "") -> bool:
+        """Whether a fault of this kind (and target, if given) is active at t_s."""
+        return any(f.kind == kind and f.active(t_s) and (not target or f.target == target) for f in self.faults)
 
 
 class _Fields:
@@ -145,7 +165,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except yaml.YAMLError as exc:
         raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
     top = _Fields(origin, data, "", ("purpose", "map", "seed", "duration_s", "step_s", "ego", "route", "driver",
-                                     "traffic", "expectations", "settings"))
+                                     "traffic", "expectations", "settings", "faults"))
     map_path = (path.parent / top.text("map")).resolve()
     if not map_path.is_file():
         raise ConfigError(origin, "map", f"no such file: {map_path}")
@@ -176,7 +196,7 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=top.integer("seed", 0), duration_s=top.number("duration_s", minimum=0.1, maximum=3600.0),
         step_s=top.number("step_s", 0.05, minimum=0.01, maximum=0.1), ego=ego, destination_station_m=destination,
         driver=driver, vehicles=vehicles, random_traffic=random_traffic, expectations=expectations,
-        settings=settings,
+        settings=settings, faults=_faults(top.data.get("faults", []), origin),
     )
 
 
@@ -204,6 +224,25 @@ def _traffic(fields: _Fields | None, origin: str) -> tuple[tuple[ScriptedVehicle
         if random_traffic.min_speed_mps > random_traffic.max_speed_mps:
             raise ConfigError(origin, "traffic.random.min_speed_mps", "must not exceed max_speed_mps")
     return tuple(vehicles), random_traffic
+
+
+def _faults(raw: Any, origin: str) -> tuple[Fault, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(origin, "faults", "expected a list of {kind, start_s, end_s, target}")
+    faults = []
+    for i, item in enumerate(raw):
+        f = _Fields(origin, item, f"faults[{i}]", ("kind", "start_s", "end_s", "target"))
+        kind = f.text("kind")
+        if kind not in FAULT_KINDS:
+            raise ConfigError(origin, f"faults[{i}].kind", f"unknown fault {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        start, end = f.number("start_s", minimum=0.0), f.number("end_s", minimum=0.0)
+        if end <= start:
+            raise ConfigError(origin, f"faults[{i}].end_s", "must be after start_s")
+        target = f.text("target") if "target" in f.data else ""
+        if kind == "sensor_dropout" and not target:
+            raise ConfigError(origin, f"faults[{i}].target", "sensor_dropout needs the sensor id")
+        faults.append(Fault(kind, start, end, target))
+    return tuple(faults)
 
 
 def _expectations(raw: Any, origin: str) -> tuple[Expectation, ...]:
