@@ -24,6 +24,8 @@ from propilot.core.hmi.engagement import HmiSettings, PilotHmi
 from propilot.core.localization.ekf import Localizer, LocalizerSettings
 from propilot.core.map.hdmap import HDMap
 from propilot.core.planning.behaviour import BehaviourPlanner, PlannerSettings
+from propilot.core.planning.lane_change import LaneChangeSettings
+from propilot.core.planning.safety import SafetySettings
 from propilot.core.settings import groups_from_mapping
 from propilot.core.types import (
     DetectionFrame,
@@ -34,6 +36,7 @@ from propilot.core.types import (
     HmiState,
     LanePosition,
     Plan,
+    Proposal,
     Track,
     VehicleCommand,
     VehicleStatus,
@@ -45,7 +48,7 @@ NODE_SETTINGS: dict[str, dict[str, type]] = {
     "localization": {"localizer": LocalizerSettings},
     "fusion": {"tracker": TrackerSettings},
     "hmi": {"hmi": HmiSettings},
-    "behaviour": {"planner": PlannerSettings},
+    "behaviour": {"planner": PlannerSettings, "lane_change": LaneChangeSettings, "safety": SafetySettings},
     "control": {"acc": AccSettings, "lateral": LateralSettings, "supervisor": SupervisorSettings},
 }
 
@@ -56,6 +59,8 @@ class StackSettings:
     tracker: TrackerSettings
     hmi: HmiSettings
     planner: PlannerSettings
+    lane_change: LaneChangeSettings
+    safety: SafetySettings
     acc: AccSettings
     lateral: LateralSettings
     supervisor: SupervisorSettings
@@ -90,9 +95,10 @@ class Stack:
         self.localizer = Localizer(settings.localizer, hdmap)
         self.tracker = Tracker(settings.tracker, MapLaneAssigner(hdmap), SENSOR_MOUNTS)
         self.hmi = PilotHmi(settings.hmi)
-        self.planner = BehaviourPlanner(settings.planner, hdmap)
+        self.planner = BehaviourPlanner(settings.planner, settings.lane_change, settings.safety, hdmap)
         self.supervisor = Supervisor(settings.supervisor)
         self._tracks: tuple[Track, ...] = ()
+        self._proposals: tuple[Proposal, ...] = ()
 
     def step(
         self,
@@ -108,8 +114,10 @@ class Stack:
         if ego is not None:
             for frame in detections:
                 self._tracks = self.tracker.update(frame, ego)
-        hmi = self.hmi.update(status.t_s, driver_inputs, monitor, lane, status.speed_mps, status.brake_pedal)
+        hmi = self.hmi.update(status.t_s, driver_inputs, monitor, lane, status.speed_mps, status.brake_pedal,
+                              self._proposals)
         plan = self.planner.plan(ego, lane, self._tracks, hmi)
+        self._proposals = plan.proposals  # shown by the HMI next cycle, as in ROS mode
         request = control(self.settings.acc, self.settings.lateral, plan, ego)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)
         return StackOutput(ego, lane, self._tracks, hmi, plan, command)

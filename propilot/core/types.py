@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class TurnSignal(IntEnum):
@@ -29,6 +33,18 @@ class LaneSource(IntEnum):
     RTK = 1
     CAMERA = 2
     DEAD_RECKONING = 3
+
+
+class LaneLineSide(IntEnum):
+    LEFT = 0
+    RIGHT = 1
+
+
+class LaneLineType(IntEnum):
+    UNKNOWN = 0
+    SOLID = 1
+    DASHED = 2
+    ROAD_EDGE = 3
 
 
 class SensorKind(IntEnum):
@@ -71,6 +87,27 @@ class WarningLevel(IntEnum):
     DIRECT_CONTROL = 3
 
 
+class ProposalKind(IntEnum):
+    OVERTAKE = 0
+    RETURN = 1
+    BRANCH = 2
+    EXIT = 3
+    DRIVER_REQUESTED = 4
+
+
+class ProposalState(IntEnum):
+    PROPOSED = 0
+    EXECUTING = 1
+    SUCCEEDED = 2
+    EXPIRED = 3
+    REJECTED = 4
+    ABORTED = 5
+
+    @property
+    def open(self) -> bool:
+        return self in (ProposalState.PROPOSED, ProposalState.EXECUTING)
+
+
 class CommandMode(IntEnum):
     MANUAL = 0
     ROUTE_PILOT = 1
@@ -94,6 +131,54 @@ class GnssFix:
     longitude_deg: float
     sigma_m: float  # 1-sigma horizontal
     rtk_state: RtkState
+
+
+@dataclass(frozen=True, slots=True)
+class ImuSample:
+    """One reading of the body IMU in base_link, planar (roads are driven flat enough)."""
+
+    t_s: float
+    accel_x_mps2: float  # specific force, forward
+    accel_y_mps2: float  # specific force, to the left
+    yaw_rate_rps: float  # counter-clockwise
+
+
+@dataclass(frozen=True, slots=True)
+class CameraImage:
+    """One 8-bit grey image of a camera; row 0 at the top. Calibration travels as settings."""
+
+    t_s: float
+    camera_id: str
+    pixels: np.ndarray  # (height, width) uint8
+
+
+@dataclass(frozen=True, slots=True)
+class LaneLine:
+    """A painted line found in a camera image: y = c0 + c1 x + c2 x^2 + c3 x^3 in base_link."""
+
+    side: LaneLineSide  # which line of the ego lane
+    line_type: LaneLineType
+    c0: float
+    c1: float
+    c2: float
+    c3: float
+    view_range_m: float  # x up to which the fit holds
+    confidence: float  # 0..1
+
+    def y_at(self, x_m: float) -> float:
+        return self.c0 + x_m * (self.c1 + x_m * (self.c2 + x_m * self.c3))
+
+
+@dataclass(frozen=True, slots=True)
+class LaneLineFrame:
+    """The lane lines of one camera frame (none found: an empty tuple)."""
+
+    t_s: float
+    camera_id: str
+    lines: tuple[LaneLine, ...]
+
+    def line(self, side: LaneLineSide) -> LaneLine | None:
+        return next((line for line in self.lines if line.side == side), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +291,26 @@ class DriverMonitorReading:
 
 
 @dataclass(frozen=True, slots=True)
+class Proposal:
+    """A manoeuvre the planner proposes and the driver confirms (Autoware RTC, plus expiry)."""
+
+    uuid: str
+    kind: ProposalKind
+    state: ProposalState
+    direction: int  # +1 left, -1 right
+    target_lanelet_id: int
+    reason: str
+    safe: bool
+    created_s: float
+    expires_s: float  # approval needed before this time
+    critical_margin_m: float = float("inf")
+    last_point_m: float = float("inf")
+
+    def time_left_s(self, t_s: float) -> float:
+        return max(self.expires_s - t_s, 0.0) if self.state == ProposalState.PROPOSED else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class HmiState:
     """What the driver display shows, and the sound to play now."""
 
@@ -218,6 +323,13 @@ class HmiState:
     time_gap_s: float = 0.0
     lead_detected: bool = False
     lead_gap_m: float = 0.0
+    proposals: tuple[Proposal, ...] = ()  # as last published by the planner, for the display
+    approved_proposal_uuid: str = ""  # confirmed this cycle with hands on the wheel + switch
+    rejected_proposal_uuid: str = ""
+    lane_change_request: int = 0  # turn signal with hands on: +1 left, -1 right
+    hands_on_wheel: bool = False
+    eyes_on_road: bool = True
+    locked_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +356,8 @@ class Plan:
     lead_speed_mps: float = 0.0
     time_gap_s: float = 1.8
     turn_signal: TurnSignal = TurnSignal.OFF
+    mode: CommandMode = CommandMode.ROUTE_PILOT
+    proposals: tuple[Proposal, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

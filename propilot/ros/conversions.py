@@ -20,6 +20,7 @@ from propilot_msgs.msg import (
     DetectionArray,
     DriverMonitor,
     LaneLocalization,
+    ProposalArray,
     RtkStatus,
     TrackedObject,
     TrackedObjectArray,
@@ -31,6 +32,9 @@ from propilot_msgs.msg import (
 )
 from propilot_msgs.msg import (
     HmiState as HmiStateMsg,
+)
+from propilot_msgs.msg import (
+    Proposal as ProposalMsg,
 )
 from propilot_msgs.msg import (
     VehicleCommand as VehicleCommandMsg,
@@ -57,6 +61,9 @@ from propilot.core.types import (
     PilotState,
     Plan,
     Pose2D,
+    Proposal,
+    ProposalKind,
+    ProposalState,
     RtkState,
     SensorKind,
     Track,
@@ -320,19 +327,54 @@ def monitor_from_msg(msg: DriverMonitor) -> DriverMonitorReading:
     return DriverMonitorReading(from_time(msg.header.stamp), msg.available, msg.eyes_on_road, msg.hands_on_wheel)
 
 
+def proposal_to_msg(t_s: float, p: Proposal) -> ProposalMsg:
+    return ProposalMsg(
+        header=header(t_s, MAP_FRAME), uuid=p.uuid, kind=int(p.kind), state=int(p.state),
+        target_lanelet_id=p.target_lanelet_id, direction=p.direction, reason=p.reason, safe=p.safe,
+        time_left_s=p.time_left_s(t_s), last_point_m=p.last_point_m, critical_margin_m=p.critical_margin_m,
+    )
+
+
+def proposal_from_msg(msg: ProposalMsg) -> Proposal:
+    t_s = from_time(msg.header.stamp)
+    _finite("Proposal", time_left_s=msg.time_left_s)
+    if msg.direction not in (-1, 1):
+        raise MessageError("Proposal", "direction", f"must be +1 or -1, got {msg.direction}")
+    return Proposal(msg.uuid, _enum(ProposalKind, msg.kind, "Proposal", "kind"),
+                    _enum(ProposalState, msg.state, "Proposal", "state"), msg.direction, msg.target_lanelet_id,
+                    msg.reason, msg.safe, t_s, t_s + msg.time_left_s, msg.critical_margin_m, msg.last_point_m)
+
+
+def proposals_to_msg(t_s: float, proposals: tuple[Proposal, ...]) -> ProposalArray:
+    return ProposalArray(header=header(t_s, MAP_FRAME), proposals=[proposal_to_msg(t_s, p) for p in proposals])
+
+
+def proposals_from_msg(msg: ProposalArray) -> tuple[Proposal, ...]:
+    return tuple(proposal_from_msg(p) for p in msg.proposals)
+
+
 def hmi_to_msg(state: HmiState) -> HmiStateMsg:
     return HmiStateMsg(
         header=header(state.t_s), pilot_state=int(state.pilot_state), message=state.message, sound=state.sound,
         warning_level=int(state.warning_level), set_speed_mps=float(state.set_speed_mps),
         time_gap_s=float(state.time_gap_s), lead_detected=state.lead_detected, lead_gap_m=float(state.lead_gap_m),
+        proposals=[proposal_to_msg(state.t_s, p) for p in state.proposals],
+        approved_proposal_uuid=state.approved_proposal_uuid, rejected_proposal_uuid=state.rejected_proposal_uuid,
+        lane_change_request=state.lane_change_request, hands_on_wheel=state.hands_on_wheel,
+        eyes_on_road=state.eyes_on_road, locked_out=state.locked_out,
     )
 
 
 def hmi_from_msg(msg: HmiStateMsg) -> HmiState:
     _finite("HmiState", set_speed_mps=msg.set_speed_mps, time_gap_s=msg.time_gap_s)
+    if msg.lane_change_request not in (-1, 0, 1):
+        raise MessageError("HmiState", "lane_change_request", f"must be -1, 0 or 1, got {msg.lane_change_request}")
     return HmiState(from_time(msg.header.stamp), _enum(PilotState, msg.pilot_state, "HmiState", "pilot_state"),
                     msg.message, msg.sound, _enum(WarningLevel, msg.warning_level, "HmiState", "warning_level"),
-                    msg.set_speed_mps, msg.time_gap_s, msg.lead_detected, msg.lead_gap_m)
+                    msg.set_speed_mps, msg.time_gap_s, msg.lead_detected, msg.lead_gap_m,
+                    tuple(proposal_from_msg(p) for p in msg.proposals), msg.approved_proposal_uuid,
+                    msg.rejected_proposal_uuid, msg.lane_change_request, msg.hands_on_wheel, msg.eyes_on_road,
+                    msg.locked_out)
 
 
 # --- planning --------------------------------------------------------------------------------------
@@ -345,7 +387,7 @@ def plan_to_msg(plan: Plan) -> Trajectory:
         target_lanelet_id=plan.target_lanelet_id, target_speed_mps=plan.target_speed_mps,
         lead_valid=plan.lead_valid, lead_track_id=plan.lead_track_id, lead_gap_m=plan.lead_gap_m,
         lead_speed_mps=plan.lead_speed_mps, time_gap_s=plan.time_gap_s, turn_signal=int(plan.turn_signal),
-        active=plan.active,
+        active=plan.active, mode=int(plan.mode),
     )
 
 
@@ -357,4 +399,5 @@ def plan_from_msg(msg: Trajectory) -> Plan:
         raise MessageError("Trajectory", "points", "a point is not finite")
     return Plan(from_time(msg.header.stamp), msg.active, points, msg.target_lanelet_id, msg.target_speed_mps,
                 msg.lead_valid, msg.lead_track_id, msg.lead_gap_m, msg.lead_speed_mps, msg.time_gap_s,
-                _enum(TurnSignal, msg.turn_signal, "Trajectory", "turn_signal"))
+                _enum(TurnSignal, msg.turn_signal, "Trajectory", "turn_signal"),
+                _enum(CommandMode, msg.mode, "Trajectory", "mode"))

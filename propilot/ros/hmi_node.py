@@ -1,6 +1,7 @@
 """HMI node: route-pilot engagement and what the display shows.
 
-Subscribes /hmi/driver_input (DriverInput, queued), and, paired by stamp,
+Subscribes /hmi/driver_input (DriverInput, queued), /planning/proposals (ProposalArray,
+the latest is shown), and, paired by stamp,
 /localization/lane (LaneLocalization), /driver/monitor (DriverMonitor) and
 /vehicle/status (VehicleStatus). Publishes /hmi/state (HmiState) once per cycle.
 """
@@ -11,7 +12,14 @@ from propilot.rosenv import setup_ros_environment
 
 setup_ros_environment()
 
-from propilot_msgs.msg import DriverInput, DriverMonitor, HmiState, LaneLocalization, VehicleStatus  # noqa: E402
+from propilot_msgs.msg import (  # noqa: E402
+    DriverInput,
+    DriverMonitor,
+    HmiState,
+    LaneLocalization,
+    ProposalArray,
+    VehicleStatus,
+)
 from rclpy.node import Node  # noqa: E402
 
 from propilot.core.hmi.engagement import PilotHmi  # noqa: E402
@@ -21,6 +29,7 @@ from propilot.ros.conversions import (  # noqa: E402
     hmi_to_msg,
     lane_from_msg,
     monitor_from_msg,
+    proposals_from_msg,
     vehicle_status_from_msg,
 )
 from propilot.ros.node_common import StampSync, declare_settings, guarded, run_node  # noqa: E402
@@ -33,21 +42,26 @@ class HmiNode(Node):
         settings = declare_settings(self, NODE_SETTINGS["hmi"])
         self.hmi = PilotHmi(settings["hmi"])
         self.inputs = []
+        self.proposals = ()
         self.state_pub = self.create_publisher(HmiState, topics.HMI_STATE, topics.QOS)
         # Inputs first: a press and the cycle it belongs to are handled in that order.
         self.create_subscription(DriverInput, topics.DRIVER_INPUT, guarded(self, self.on_input), topics.QOS)
+        self.create_subscription(ProposalArray, topics.PROPOSALS, guarded(self, self.on_proposals), topics.QOS)
         StampSync(self, [(LaneLocalization, topics.LANE), (DriverMonitor, topics.DRIVER_MONITOR),
                          (VehicleStatus, topics.VEHICLE_STATUS)], self.on_cycle)
 
     def on_input(self, msg: DriverInput) -> None:
         self.inputs.append(driver_input_from_msg(msg))
 
+    def on_proposals(self, msg: ProposalArray) -> None:
+        self.proposals = proposals_from_msg(msg)  # the planner's last cycle, shown this cycle
+
     def on_cycle(self, lane_msg: LaneLocalization, monitor_msg: DriverMonitor, status_msg: VehicleStatus) -> None:
         status = vehicle_status_from_msg(status_msg)
         due = [i for i in self.inputs if i.t_s <= status.t_s]
         self.inputs = [i for i in self.inputs if i.t_s > status.t_s]
         state = self.hmi.update(status.t_s, due, monitor_from_msg(monitor_msg), lane_from_msg(lane_msg),
-                                status.speed_mps, status.brake_pedal)
+                                status.speed_mps, status.brake_pedal, self.proposals)
         self.state_pub.publish(hmi_to_msg(state))
 
 

@@ -15,6 +15,7 @@ from propilot_msgs.msg import (
     DriverMonitor,
     HmiState,
     LaneLocalization,
+    ProposalArray,
     RtkStatus,
     TrackedObjectArray,
     Trajectory,
@@ -35,6 +36,7 @@ LANE = "/localization/lane"
 OBJECTS = "/perception/objects"
 HMI_STATE = "/hmi/state"
 TRAJECTORY = "/planning/trajectory"
+PROPOSALS = "/planning/proposals"
 COMMAND = "/control/command"
 
 TYPES: dict[str, type] = {
@@ -49,6 +51,7 @@ TYPES: dict[str, type] = {
     OBJECTS: TrackedObjectArray,
     HMI_STATE: HmiState,
     TRAJECTORY: Trajectory,
+    PROPOSALS: ProposalArray,
     COMMAND: VehicleCommand,
 }
 
@@ -65,6 +68,7 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     OBJECTS: ("behaviour",),
     HMI_STATE: ("behaviour", "sim_bridge"),
     TRAJECTORY: ("control",),
+    PROPOSALS: ("hmi",),
     COMMAND: ("sim_bridge",),
 }
 

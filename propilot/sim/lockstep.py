@@ -45,6 +45,7 @@ class LockstepBackend:
             (topics.LANE, conv.lane_to_msg(t, out.lane)),
             (topics.OBJECTS, conv.tracks_to_msg(t, out.tracks)),
             (topics.HMI_STATE, conv.hmi_to_msg(out.hmi)),
+            (topics.PROPOSALS, conv.proposals_to_msg(t, out.plan.proposals)),
             (topics.TRAJECTORY, conv.plan_to_msg(out.plan)),
             (topics.COMMAND, conv.command_to_msg(out.command)),
         ]

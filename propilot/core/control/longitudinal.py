@@ -24,6 +24,9 @@ class AccSettings:
     comfort_decel_mps2: float = setting(
         3.0, unit="m/s^2", description="deceleration ACC asks for (magnitude)", minimum=0.5, maximum=3.5,
         source="ISO 15622: ACC deceleration <= 3.5 m/s^2 (2 s average) at speed")
+    minimal_risk_decel_mps2: float = setting(
+        2.0, unit="m/s^2", description="deceleration of the risk-mitigation stop in lane", minimum=0.5,
+        maximum=4.0, source="UN R171: risk-mitigation stop in lane")
 
 
 def acc_acceleration(

@@ -1,11 +1,19 @@
-"""Route-pilot engagement: when it is offered, when it runs, what the driver is told.
+"""Route-pilot engagement and driver interaction: what is offered, who drives, what is said.
 
-In, each cycle: the driver's inputs since the last cycle, the driver monitor, the
-ego's lane position and speed, the brake pedal. Out: the `HmiState` (pilot state,
-message, sound, set speed, time gap). States: UNAVAILABLE -> AVAILABLE (announced
-on display and by sound) -> ENGAGED_HANDS_OFF / ENGAGED_HANDS_ON (main switch) ->
-back to UNAVAILABLE/AVAILABLE on the main switch, cancel, brake, or when the
-conditions are lost (take-over request). The escalation of UN R171 builds on this.
+In, each cycle: the driver's inputs since the last cycle, the driver monitor, the ego's
+lane position and speed, the brake pedal, and the planner's proposals (last cycle).
+Out: the `HmiState`: pilot state, message, sound, warning level, set speed, time gap,
+and what the driver did for the planner (a confirmed or declined proposal, a turn-signal
+lane-change request with hands on the wheel).
+
+States (one branch each in `update`):
+UNAVAILABLE -> AVAILABLE (announced on display and by sound) -> ENGAGED_HANDS_OFF (eyes on
+the road) / ENGAGED_HANDS_ON (eyes off: escalating) -> TAKEOVER_REQUEST -> MINIMAL_RISK.
+Eyes-off escalation (UN R171): eyes off > 5 s -> optical eyes-on request; 3 s later
+acoustic; 5 s later direct-control alert; 10 s after the first escalated request a
+risk-mitigation stop in lane with hazard lights. Attention counts as back after 0.2 s
+of eyes on the road. Repeated direct-control alerts lock route driving out until the
+next run cycle. Brake, cancel or the main switch always hand control to the driver.
 """
 
 from __future__ import annotations
@@ -20,10 +28,21 @@ from propilot.core.types import (
     HmiState,
     LanePosition,
     PilotState,
+    Proposal,
+    ProposalKind,
+    ProposalState,
     WarningLevel,
 )
 
 KPH = 1.0 / 3.6
+BRAKE_OVERRIDE = 0.05  # pedal travel that counts as the driver braking
+_PROPOSAL_TEXT = {
+    ProposalKind.OVERTAKE: "Overtake the slower vehicle?",
+    ProposalKind.RETURN: "Return to the travel lane?",
+    ProposalKind.BRANCH: "Change lane for the junction?",
+    ProposalKind.EXIT: "Change lane for the exit?",
+    ProposalKind.DRIVER_REQUESTED: "Lane change",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +61,23 @@ class HmiSettings:
                                        maximum=3.0, source="ISO 15622: one setting in 1.5-2.2 s")
     time_gap_long_s: float = setting(1.8, unit="s", description="long time-gap setting (default)", minimum=0.8,
                                      maximum=3.0, source="ISO 15622: one setting in 1.5-2.2 s")
+    eyes_off_request_s: float = setting(5.0, unit="s", description="eyes off the road before the eyes-on request",
+                                        minimum=1.0, maximum=5.0, source="UN R171: eyes off > 5 s")
+    escalate_after_s: float = setting(3.0, unit="s", description="request -> acoustic escalation", minimum=0.5,
+                                      maximum=3.0, source="UN R171: escalated <= 3 s later")
+    direct_control_after_s: float = setting(5.0, unit="s", description="escalation -> direct-control alert",
+                                            minimum=0.5, maximum=5.0, source="UN R171: <= 5 s after")
+    risk_stop_after_s: float = setting(10.0, unit="s", description="first escalation -> risk-mitigation stop",
+                                       minimum=1.0, maximum=10.0,
+                                       source="UN R171: stop <= 10 s after the first escalated request")
+    attention_back_s: float = setting(0.2, unit="s", description="eyes on the road for this long = attentive",
+                                      minimum=0.0, maximum=1.0, source="UN R171: gaze >= 200 ms")
+    takeover_timeout_s: float = setting(10.0, unit="s",
+                                        description="take-over request unanswered -> risk-mitigation stop",
+                                        minimum=2.0, maximum=10.0, source="UN R171: risk mitigation <= 10 s")
+    lockout_after_alerts: int = setting(2, description="direct-control alerts in a run cycle before lock-out",
+                                        minimum=1, maximum=10,
+                                        source="UN R171: repeated unavailability locks out; openpilot alike")
 
     def check(self) -> tuple[str, str] | None:
         if not self.time_gap_short_s <= self.time_gap_medium_s <= self.time_gap_long_s:
@@ -58,44 +94,134 @@ class PilotHmi:
         self.set_speed_mps = settings.initial_set_speed_mps
         self._gaps = (settings.time_gap_short_s, settings.time_gap_medium_s, settings.time_gap_long_s)
         self._gap_index = len(self._gaps) - 1
+        self._eyes_off_since: float | None = None
+        self._eyes_on_since: float | None = None
+        self._takeover_since: float | None = None
+        self._alerts = 0
+        self._alerted_this_episode = False
+        self.locked_out = False
+        self._seen_proposals: set[str] = set()
 
     @property
     def time_gap_s(self) -> float:
         return self._gaps[self._gap_index]
 
-    def update(self, t_s: float, inputs: list[DriverInput], monitor: DriverMonitorReading,
-               lane: LanePosition, speed_mps: float, brake_pedal: float) -> HmiState:
+    def update(self, t_s: float, inputs: list[DriverInput], monitor: DriverMonitorReading, lane: LanePosition,
+               speed_mps: float, brake_pedal: float, proposals: tuple[Proposal, ...] = ()) -> HmiState:
         s = self.settings
-        conditions_ok = (lane.matched and lane.lane_level and monitor.available and monitor.eyes_on_road
-                         and s.min_speed_mps <= speed_mps)
         events = {i.event for i in inputs}
-        driver_cancels = bool(events & {DriverEvent.CANCEL}) or brake_pedal > 0.05
-        message, sound = "", ""
         self._apply_settings_inputs(events)
+        attentive = self._track_attention(t_s, monitor)
+        eyes_off_s = 0.0 if self._eyes_off_since is None else t_s - self._eyes_off_since
+        conditions_ok = lane.matched and lane.lane_level and monitor.available and s.min_speed_mps <= speed_mps
+        driver_takes_over = bool(events & {DriverEvent.CANCEL, DriverEvent.MAIN_SWITCH}) or brake_pedal > BRAKE_OVERRIDE
+        message, sound = "", ""
 
-        if self.state.engaged:
-            if driver_cancels or DriverEvent.MAIN_SWITCH in events:
-                self.state = PilotState.UNAVAILABLE
-                message, sound = "Route driving off", "disengage"
+        if self.state in (PilotState.ENGAGED_HANDS_OFF, PilotState.ENGAGED_HANDS_ON):
+            if driver_takes_over:
+                message, sound = self._hand_over("Route driving off")
             elif not conditions_ok:
-                self.state = PilotState.TAKEOVER_REQUEST
-                message, sound = "Take over: route driving ends", "takeover"
+                self._enter_takeover(t_s, driver_caused=False)
+                message, sound = "Take over: route driving cannot continue here", "takeover"
+            elif eyes_off_s >= self._direct_control_at():
+                self._enter_takeover(t_s, driver_caused=True)
+                message, sound = "Take over now", "takeover"
             else:
-                self.state = PilotState.ENGAGED_HANDS_OFF if monitor.eyes_on_road else PilotState.ENGAGED_HANDS_ON
+                self.state = PilotState.ENGAGED_HANDS_OFF if attentive else PilotState.ENGAGED_HANDS_ON
+        elif self.state == PilotState.TAKEOVER_REQUEST:
+            eyes_episode = conditions_ok and self._eyes_off_since is not None
+            if driver_takes_over:
+                message, sound = self._hand_over("Driver in control")
+            elif conditions_ok and attentive:
+                self.state = PilotState.ENGAGED_HANDS_OFF  # attention back before the stop
+                self._takeover_since = None
+            elif (eyes_episode and eyes_off_s >= self._risk_stop_at()) or (
+                    not eyes_episode and t_s - self._takeover_since >= s.takeover_timeout_s):
+                self.state = PilotState.MINIMAL_RISK
+                message, sound = "Driver unresponsive: stopping in lane", "alarm"
+        elif self.state == PilotState.MINIMAL_RISK:
+            if driver_takes_over:
+                message, sound = self._hand_over("Driver in control")
         elif self.state == PilotState.AVAILABLE:
-            if not conditions_ok:
+            if not conditions_ok or self.locked_out:
                 self.state = PilotState.UNAVAILABLE
                 message = "Route driving unavailable"
             elif DriverEvent.MAIN_SWITCH in events:
-                self.state = PilotState.ENGAGED_HANDS_OFF
+                self.state = PilotState.ENGAGED_HANDS_OFF if attentive else PilotState.ENGAGED_HANDS_ON
                 message, sound = "Route driving on", "engage"
-        else:  # UNAVAILABLE or TAKEOVER_REQUEST
-            if conditions_ok:
+        else:  # UNAVAILABLE
+            if conditions_ok and attentive and not self.locked_out:
                 self.state = PilotState.AVAILABLE
                 message, sound = "Route driving available", "available"
 
-        warning = WarningLevel.ACOUSTIC if self.state == PilotState.TAKEOVER_REQUEST else WarningLevel.NONE
-        return HmiState(t_s, self.state, message, sound, warning, self.set_speed_mps, self.time_gap_s)
+        warning = self._warning_level(eyes_off_s)
+        if warning == WarningLevel.OPTICAL and not message:
+            message = "Eyes on the road"
+        elif warning == WarningLevel.ACOUSTIC and not sound:
+            message, sound = "Eyes on the road", "warning"
+        approved, rejected, request, note, chime = self._driver_actions(inputs, monitor, proposals)
+        return HmiState(
+            t_s, self.state, message or note, sound or chime, warning, self.set_speed_mps, self.time_gap_s,
+            proposals=proposals, approved_proposal_uuid=approved, rejected_proposal_uuid=rejected,
+            lane_change_request=request, hands_on_wheel=monitor.hands_on_wheel, eyes_on_road=attentive,
+            locked_out=self.locked_out,
+        )
+
+    # --- guards and helpers -----------------------------------------------------------------------
+
+    def _direct_control_at(self) -> float:
+        s = self.settings
+        return s.eyes_off_request_s + s.escalate_after_s + s.direct_control_after_s
+
+    def _risk_stop_at(self) -> float:
+        s = self.settings
+        return s.eyes_off_request_s + s.escalate_after_s + s.risk_stop_after_s
+
+    def _track_attention(self, t_s: float, monitor: DriverMonitorReading) -> bool:
+        """Eyes on the road now and for attention_back_s (a glance does not reset the warnings)."""
+        eyes_on = monitor.available and monitor.eyes_on_road
+        if eyes_on:
+            self._eyes_on_since = t_s if self._eyes_on_since is None else self._eyes_on_since
+            if t_s - self._eyes_on_since >= self.settings.attention_back_s or self._eyes_off_since is None:
+                if self._alerted_this_episode:
+                    self._count_alert()
+                self._eyes_off_since = None
+                return True
+            return False
+        self._eyes_on_since = None
+        if self._eyes_off_since is None:
+            self._eyes_off_since = t_s
+        return False
+
+    def _warning_level(self, eyes_off_s: float) -> WarningLevel:
+        s = self.settings
+        if self.state in (PilotState.TAKEOVER_REQUEST, PilotState.MINIMAL_RISK):
+            return WarningLevel.DIRECT_CONTROL
+        if not self.state.engaged or self._eyes_off_since is None:
+            return WarningLevel.NONE
+        if eyes_off_s >= s.eyes_off_request_s + s.escalate_after_s:
+            return WarningLevel.ACOUSTIC
+        if eyes_off_s >= s.eyes_off_request_s:
+            return WarningLevel.OPTICAL
+        return WarningLevel.NONE
+
+    def _enter_takeover(self, t_s: float, driver_caused: bool) -> None:
+        """driver_caused: an inattentive driver (counts towards lock-out), not the road or the map."""
+        self.state = PilotState.TAKEOVER_REQUEST
+        self._takeover_since = t_s
+        self._alerted_this_episode = self._alerted_this_episode or driver_caused
+
+    def _hand_over(self, message: str) -> tuple[str, str]:
+        if self._alerted_this_episode:
+            self._count_alert()
+        self.state = PilotState.UNAVAILABLE
+        self._takeover_since = None
+        return (message + (": locked out until restart" if self.locked_out else ""), "disengage")
+
+    def _count_alert(self) -> None:
+        self._alerts += 1
+        self._alerted_this_episode = False
+        self.locked_out = self._alerts >= self.settings.lockout_after_alerts
 
     def _apply_settings_inputs(self, events: set[DriverEvent]) -> None:
         s = self.settings
@@ -105,3 +231,34 @@ class PilotHmi:
             self.set_speed_mps = max(self.set_speed_mps - s.set_speed_step_mps, s.min_speed_mps)
         if DriverEvent.TIME_GAP in events:
             self._gap_index = (self._gap_index + 1) % len(self._gaps)
+
+    def _driver_actions(self, inputs: list[DriverInput], monitor: DriverMonitorReading,
+                        proposals: tuple[Proposal, ...]) -> tuple[str, str, int, str, str]:
+        """(approved uuid, rejected uuid, lane-change request, message, sound) from this cycle's inputs."""
+        approved = rejected = note = chime = ""
+        request = 0
+        waiting = next((p.uuid for p in proposals if p.state == ProposalState.PROPOSED), "")
+        for p in proposals:
+            if p.uuid not in self._seen_proposals:
+                self._seen_proposals.add(p.uuid)
+                if p.state == ProposalState.PROPOSED:
+                    note, chime = f"{_PROPOSAL_TEXT[p.kind]} Hands on the wheel and press the switch", "proposal"
+            if p.state in (ProposalState.ABORTED, ProposalState.EXPIRED) or (
+                    p.state == ProposalState.REJECTED and p.kind == ProposalKind.DRIVER_REQUESTED):
+                note, chime = f"{_PROPOSAL_TEXT[p.kind]}: {p.reason}", "refused"
+        if not self.state.engaged:
+            return "", "", 0, note, chime
+        for i in inputs:
+            if i.event == DriverEvent.APPROVE:
+                if monitor.hands_on_wheel:
+                    approved = i.proposal_uuid or waiting
+                else:
+                    note = "Hands on the wheel to confirm"
+            elif i.event == DriverEvent.REJECT:
+                rejected = i.proposal_uuid or waiting
+            elif i.event in (DriverEvent.TURN_SIGNAL_LEFT, DriverEvent.TURN_SIGNAL_RIGHT):
+                if monitor.hands_on_wheel:
+                    request = 1 if i.event == DriverEvent.TURN_SIGNAL_LEFT else -1
+                else:
+                    note = "Hands on the wheel to change lane"
+        return approved, rejected, request, note, chime
