@@ -36,7 +36,7 @@ def world_only(scenario) -> float:
     try:
         for _ in range(int(round(scenario.duration_s / scenario.step_s))):
             world.others()
-            world.advance(*driver.manual_control(world.ego))
+            world.advance(*driver.manual_control(world.t_s, world.ego))
     finally:
         world.close()
     return time.perf_counter() - start

@@ -1,6 +1,7 @@
 """The `propilot` command.
 
     propilot drive --scenario FILE --out DIR [--mode lockstep|ros]
+    propilot regress FOLDER --out DIR [--jobs N] [--filter PATTERN]
     propilot params [NODE]       parameter tables of the nodes (Markdown)
 
 Exit codes of `drive`: 0 every expectation passed, 1 one failed, 2 invalid input.
@@ -51,6 +52,27 @@ def _print_summary(result: dict, out: Path) -> None:
     print(f"  output: {out.resolve()} (result.json, run.mcap)")
 
 
+def _regress(args: argparse.Namespace) -> int:
+    from propilot.sim.regress import regress
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"error: {folder}: not a folder of scenarios", file=sys.stderr)
+        return EXIT_INVALID
+    summary = regress(folder, Path(args.out), args.jobs, args.filter, progress=not args.quiet)
+    for entry in summary["scenarios"]:
+        verdict = "error " if "error" in entry else ("ok    " if entry["passed"] else "FAILED")
+        detail = entry.get("error") or "; ".join(
+            f"{e['name']} = {e['value']} (expected {e['threshold']})" for e in entry.get("expectations", [])
+            if not e["passed"])
+        print(f"  {verdict} {entry['name']}" + (f": {detail}" if detail else ""))
+    report = Path(args.out).resolve() / "report.html"
+    print(f"{summary['passed']}/{summary['total']} scenarios passed; report: {report}")
+    if any("error" in e for e in summary["scenarios"]):
+        return EXIT_INVALID
+    return EXIT_PASSED if summary["failed"] == 0 else EXIT_FAILED
+
+
 def _params(args: argparse.Namespace) -> int:
     from propilot.core.settings import markdown_table
     from propilot.stack import NODE_SETTINGS
@@ -79,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "talking over DDS on this machine")
     drive.add_argument("--quiet", action="store_true", help="no progress bar")
     drive.set_defaults(run=_drive)
+    regress = commands.add_parser("regress", help="run a folder of scenarios in parallel, with a report",
+                                  description="Run every scenario of FOLDER (lockstep mode, parallel processes). "
+                                              "Writes OUT/summary.json, OUT/junit.xml, OUT/report.html and a run "
+                                              "folder per scenario. Exit 0 when all passed, 1 when one failed, "
+                                              "2 when a scenario file is invalid.")
+    regress.add_argument("folder", help="folder of scenario YAML files, e.g. sim/scenarios")
+    regress.add_argument("--out", required=True, help="output folder")
+    regress.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    regress.add_argument("--filter", help="only scenarios whose name matches this glob or contains it")
+    regress.add_argument("--quiet", action="store_true", help="no progress bar")
+    regress.set_defaults(run=_regress)
     params = commands.add_parser("params", help="print the nodes' parameter tables (Markdown)")
     params.add_argument("node", nargs="?", help="one node (default: all)")
     params.set_defaults(run=_params)

@@ -53,6 +53,14 @@ class SensorKind(IntEnum):
     SONAR = 2
 
 
+class ObjectClass(IntEnum):
+    UNKNOWN = 0
+    CAR = 1
+    TRUCK = 2
+    MOTORCYCLE = 3
+    PEDESTRIAN = 4
+
+
 class DriverEvent(IntEnum):
     NONE = 0
     MAIN_SWITCH = 1
@@ -199,17 +207,20 @@ class VehicleStatus:
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One object seen by one sensor, position in base_link."""
+    """One object seen by one sensor: range from the sensor, azimuth of the line of sight
+    measured from base_link's x axis, position in base_link (sensor mount + polar)."""
 
     kind: SensorKind
     x_m: float
     y_m: float
     range_m: float
     azimuth_rad: float
-    range_rate_mps: float = float("nan")
+    range_rate_mps: float = float("nan")  # radar only
     range_sigma_m: float = 0.5
     azimuth_sigma_rad: float = 0.01
     range_rate_sigma_mps: float = 0.2
+    classification: ObjectClass = ObjectClass.UNKNOWN  # camera only
+    width_m: float = 0.0  # seen width (camera), 0 when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +283,7 @@ class Track:
     lanelet_id: int = 0
     gap_m: float = float("nan")  # bumper to bumper along the lane, negative behind
     relative_speed_mps: float = float("nan")  # object minus ego, along the lane
+    classification: ObjectClass = ObjectClass.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

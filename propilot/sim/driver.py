@@ -1,19 +1,34 @@
 """Virtual driver: what the person in the seat does during a scenario.
 
-In: the scenario's driver script and the time. Out: driver inputs (switch presses),
-the driver-monitor reading, the pedals, and, while the stack is not driving, the
-driver's own steering and speed keeping (lane follow at constant speed).
+In: the scenario's driver script, the time and what the display showed last cycle.
+Out: driver inputs (main switch, approvals, rejections, turn-signal requests), the
+driver-monitor reading (eyes, hands), the brake pedal, and, while the stack is not
+driving, the driver's own steering and speed keeping (lane follow, constant speed).
+A proposal or take-over request is answered after the script's reaction time.
 """
 
 from __future__ import annotations
 
 from propilot.core.control.lateral import LateralSettings, pure_pursuit_curvature
 from propilot.core.map.hdmap import HDMap
-from propilot.core.types import DriverEvent, DriverInput, DriverMonitorReading, PathPoint
+from propilot.core.types import (
+    DriverEvent,
+    DriverInput,
+    DriverMonitorReading,
+    HmiState,
+    PathPoint,
+    PilotState,
+    ProposalState,
+)
 from propilot.sim.scenario import DriverScript
 from propilot.sim.vehicle import EgoState
 
 _STEERING = LateralSettings()
+HANDS_ON_BEFORE_S = 0.5  # the hands go to the wheel just before pressing the switch
+HANDS_ON_FOR_S = 8.0  # and stay there through the manoeuvre
+BRAKE_PRESS_S = 1.0
+BRAKE_PEDAL = 0.3
+MANUAL_BRAKE_DECEL_MPS2 = 2.0  # what that pedal press does while the driver drives
 
 
 class VirtualDriver:
@@ -21,25 +36,57 @@ class VirtualDriver:
         self.script = script
         self.hdmap = hdmap
         self._engage_pressed = False
+        self._planned: list[DriverInput] = [
+            DriverInput(t, DriverEvent.TURN_SIGNAL_LEFT if d > 0 else DriverEvent.TURN_SIGNAL_RIGHT)
+            for t, d in script.turn_signals]
+        self._answered: set[str] = set()
+        self._brake_times = list(script.brake_at_s)
+        self._takeover_answered = False
+        self._hands_needed_at = [t for t, _ in script.turn_signals]  # actions that need hands on the wheel
 
-    def inputs(self, t_s: float) -> list[DriverInput]:
+    def inputs(self, t_s: float, shown: HmiState | None) -> list[DriverInput]:
+        """The driver's actions due at t_s, given what the display showed."""
+        if shown is not None:
+            self._react(t_s, shown)
         events = []
         if self.script.engage_at_s is not None and not self._engage_pressed and t_s >= self.script.engage_at_s:
             self._engage_pressed = True
             events.append(DriverInput(t_s, DriverEvent.MAIN_SWITCH))
-        return events
+        due = [i for i in self._planned if i.t_s <= t_s + 1e-9]
+        self._planned = [i for i in self._planned if i.t_s > t_s + 1e-9]
+        return events + [DriverInput(t_s, i.event, i.proposal_uuid) for i in due]
+
+    def _react(self, t_s: float, shown: HmiState) -> None:
+        respond_at = t_s + self.script.reaction_s
+        for p in shown.proposals:
+            if p.state != ProposalState.PROPOSED or p.uuid in self._answered or self.script.proposals == "ignore":
+                continue
+            self._answered.add(p.uuid)
+            event = DriverEvent.APPROVE if self.script.proposals == "approve" else DriverEvent.REJECT
+            self._planned.append(DriverInput(respond_at, event, p.uuid))
+            self._hands_needed_at.append(respond_at)
+        if shown.pilot_state == PilotState.TAKEOVER_REQUEST and self.script.takes_over and \
+                not self._takeover_answered:
+            self._takeover_answered = True
+            self._brake_times.append(respond_at)
+
+    def _hands_on(self, t_s: float) -> bool:
+        return self.script.hands_on_wheel or any(
+            at - HANDS_ON_BEFORE_S <= t_s <= at + HANDS_ON_FOR_S for at in self._hands_needed_at)
 
     def monitor(self, t_s: float) -> DriverMonitorReading:
-        return DriverMonitorReading(t_s, True, self.script.eyes_on_road, self.script.hands_on_wheel)
+        eyes_on = self.script.eyes_on_road and not any(a <= t_s < b for a, b in self.script.eyes_off)
+        return DriverMonitorReading(t_s, True, eyes_on, self._hands_on(t_s))
 
     def brake_pedal(self, t_s: float) -> float:
-        return 0.0
+        return BRAKE_PEDAL if any(at <= t_s < at + BRAKE_PRESS_S for at in self._brake_times) else 0.0
 
-    def manual_control(self, ego: EgoState) -> tuple[float, float]:
-        """(acceleration, curvature) of a driver who holds speed and follows the lane."""
+    def manual_control(self, t_s: float, ego: EgoState) -> tuple[float, float]:
+        """(acceleration, curvature) of a driver who follows the lane and holds speed unless braking."""
+        accel = -MANUAL_BRAKE_DECEL_MPS2 if self.brake_pedal(t_s) > 0.0 else 0.0
         lane = self.hdmap.match(ego.pose)
         if not lane.matched:
-            return 0.0, 0.0
+            return accel, 0.0
         path = self.hdmap.path_ahead(lane.lanelet_id, lane.arc_length_m, 40.0)
         points = tuple(PathPoint(float(x), float(y), float(yaw), float(k), ego.speed_mps) for x, y, yaw, k in path)
-        return 0.0, pure_pursuit_curvature(_STEERING, ego.pose, ego.speed_mps, points)
+        return accel, pure_pursuit_curvature(_STEERING, ego.pose, ego.speed_mps, points)

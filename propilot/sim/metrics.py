@@ -16,10 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from propilot.core.map.hdmap import HDMap
-from propilot.core.types import EventLog, HmiState, VehicleCommand
+from propilot.core.types import EventLog, HmiState, PilotState, ProposalState, VehicleCommand
+from propilot.sim.annex8 import lateral_maxima
+from propilot.sim.lane_change_metrics import LaneChangeMetrics
 from propilot.sim.scenario import Expectation, Scenario
 from propilot.sim.sensors import TruthVehicle
 from propilot.sim.vehicle import LENGTH_M, WIDTH_M, EgoState
+
+LANE_WIDTH_M = 3.5  # lateral position across the carriageway is counted in these
+SERIES_COLUMNS = ("t_s", "x_m", "y_m", "speed_mps", "accel_mps2", "lat_accel_mps2", "pilot_state",
+                  "warning_level", "turn_signal", "accel_cmd_mps2", "gap_ahead_m")
 
 _NEAR_M = 8.0  # only vehicles this close can touch the ego
 
@@ -70,6 +76,16 @@ class ScenarioMetrics:
         self._start_station: float | None = None
         self._station = 0.0
         self._last_state: HmiState | None = None
+        self.lane_changes = LaneChangeMetrics(LANE_WIDTH_M)
+        self._lateral_accel: list[float] = []
+        self._max_warning = 0
+        self._minimal_risk_steps = 0
+        self._hazard_steps = 0
+        self._final_speed = 0.0
+        self.proposals: dict[str, dict] = {}  # uuid -> {kind, state, reason, created_s, approval_latency_s}
+        self.series: list[tuple] = []  # one row per step, SERIES_COLUMNS
+        self.traffic: list[tuple[float, str, float, float]] = []  # (t, id, x, y) once a second, for plots
+        self._gap_ahead = math.inf
 
     def observe(self, t_s: float, ego: EgoState, centre: tuple[float, float], others: list[TruthVehicle],
                 hmi: HmiState, command: VehicleCommand) -> None:
@@ -79,25 +95,84 @@ class ScenarioMetrics:
         self._speed_sum += ego.speed_mps
         self.max_lat_accel_mps2 = max(self.max_lat_accel_mps2, abs(ego.lateral_accel_mps2))
         self.max_decel_mps2 = max(self.max_decel_mps2, -ego.accel_mps2)
-        self._observe_station(centre)
+        self._lateral_accel.append(ego.lateral_accel_mps2)
+        self._max_warning = max(self._max_warning, int(hmi.warning_level))
+        self._minimal_risk_steps += hmi.pilot_state == PilotState.MINIMAL_RISK
+        self._hazard_steps += command.hazard_lights
+        self._final_speed = ego.speed_mps
+        located = self._observe_station(centre)
         self._observe_others(t_s, ego, centre, others)
+        if located is not None:
+            lane_index = self.hdmap.lane_index(located[0])[0]
+            self.lane_changes.observe(t_s, command.turn_signal, lane_index,
+                                      -lane_index * LANE_WIDTH_M + located[2], self._station_of(located),
+                                      ego.speed_mps, LENGTH_M, lambda: self._others_on_lanes(others))
         if self._last_state is None or hmi.pilot_state != self._last_state.pilot_state:
             self.events.add(t_s, "pilot_state", f"{hmi.pilot_state.name}: {hmi.message}".rstrip(": "))
+        elif hmi.message and hmi.message != self._last_state.message:
+            self.events.add(t_s, "message", hmi.message)
         if hmi.sound:
             self.events.add(t_s, "sound", hmi.sound)
+        self._observe_proposals(t_s, hmi)
         self._last_state = hmi
+        self.series.append((round(t_s, 3), round(ego.x_m, 3), round(ego.y_m, 3), round(ego.speed_mps, 3),
+                            round(ego.accel_mps2, 3), round(ego.lateral_accel_mps2, 4), hmi.pilot_state.name,
+                            int(hmi.warning_level), command.turn_signal.name, round(command.accel_mps2, 3),
+                            round(self._gap_ahead, 2) if math.isfinite(self._gap_ahead) else ""))
+        if self._steps % max(1, int(round(1.0 / self.scenario.step_s))) == 1:
+            self.traffic += [(round(t_s, 3), o.vehicle_id, round(o.x_m, 2), round(o.y_m, 2)) for o in others]
 
-    def _observe_station(self, centre: tuple[float, float]) -> None:
+    def write_series(self, path) -> None:
+        import csv
+
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(SERIES_COLUMNS)
+            writer.writerows(self.series)
+        with open(path.with_name("traffic.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(("t_s", "vehicle_id", "x_m", "y_m"))
+            writer.writerows(self.traffic)
+
+    def _observe_proposals(self, t_s: float, hmi: HmiState) -> None:
+        for p in hmi.proposals:
+            record = self.proposals.get(p.uuid)
+            if record is None:
+                record = self.proposals[p.uuid] = {
+                    "kind": p.kind.name, "state": p.state.name, "reason": p.reason, "created_s": round(p.created_s, 3),
+                    "approval_latency_s": None}
+                self.events.add(t_s, "proposal", f"{p.kind.name} {p.state.name}: {p.reason}")
+            elif record["state"] != p.state.name:
+                if p.state == ProposalState.EXECUTING and p.kind.name != "DRIVER_REQUESTED":
+                    record["approval_latency_s"] = round(t_s - p.created_s, 3)
+                record.update(state=p.state.name, reason=p.reason)
+                self.events.add(t_s, "proposal", f"{p.kind.name} {p.state.name}: {p.reason}")
+
+    def _station_of(self, located: tuple[int, float, float]) -> float:
+        return self.hdmap.station(located[0], located[1])
+
+    def _others_on_lanes(self, others: list[TruthVehicle]) -> list[tuple[int, float, float, float]]:
+        out = []
+        for o in others:
+            located = self.hdmap.locate(o.x_m, o.y_m)
+            if located is not None:
+                out.append((self.hdmap.lane_index(located[0])[0], self._station_of(located), o.speed_mps,
+                            o.length_m))
+        return out
+
+    def _observe_station(self, centre: tuple[float, float]) -> tuple[int, float, float] | None:
         located = self.hdmap.locate(*centre)
         if located is None:
-            return
+            return None
         station = self.hdmap.station(located[0], located[1])
         if self._start_station is None:
             self._start_station = station
         self._station = max(self._station, station)
+        return located
 
     def _observe_others(self, t_s: float, ego: EgoState, centre: tuple[float, float],
                         others: list[TruthVehicle]) -> None:
+        self._gap_ahead = math.inf
         if not others:
             return
         c, s = math.cos(ego.yaw_rad), math.sin(ego.yaw_rad)
@@ -115,6 +190,7 @@ class ScenarioMetrics:
         for i in np.nonzero((dx > 0) & (np.abs(dy) < (WIDTH_M + 1.8) / 2.0))[0]:
             o = others[i]
             gap = dx[i] - (LENGTH_M + o.length_m) / 2.0
+            self._gap_ahead = min(self._gap_ahead, gap)
             closing = ego.speed_mps - o.speed_mps * math.cos(o.yaw_rad - ego.yaw_rad)
             if gap > 0 and closing > 0:
                 self.min_ttc_s = min(self.min_ttc_s, gap / closing)
@@ -129,16 +205,37 @@ class ScenarioMetrics:
 
     def values(self) -> dict[str, float]:
         steps = max(self._steps, 1)
+        lat_accel, lat_jerk = lateral_maxima(np.array(self._lateral_accel), self.scenario.step_s)
+        states = [p["state"] for p in self.proposals.values()]
+        kinds = [p["kind"] for p in self.proposals.values()]
+        system = [s for s, k in zip(states, kinds, strict=True) if k != "DRIVER_REQUESTED"]
         return {
             "collisions": self.collisions,
             "min_ttc_s": self.min_ttc_s,
             "min_time_headway_s": self.min_time_headway_s,
             "route_completion": round(self.route_completion(), 4),
             "engaged_share": round(self._engaged_steps / steps, 4),
-            "max_lat_accel_mps2": round(self.max_lat_accel_mps2, 4),
+            "max_lat_accel_mps2": round(lat_accel, 4),
+            "max_lat_jerk_mps3": round(lat_jerk, 4),
             "max_decel_mps2": round(self.max_decel_mps2, 4),
             "mean_speed_mps": round(self._speed_sum / steps, 4),
+            "final_speed_mps": round(self._final_speed, 4),
             "supervisor_limited_share": round(self._limited_steps / steps, 4),
+            "lane_changes": self.lane_changes.crossings,
+            "critical_distance_margin_m": self.lane_changes.critical_margin_m,
+            "indicator_to_lateral_s": self.lane_changes.indicator_to_lateral_s(),
+            "lateral_duration_s": round(self.lane_changes.lateral_duration_s(), 4),
+            "proposals_made": len(system),
+            "proposals_accepted": sum(1 for p in self.proposals.values()
+                                      if p["kind"] != "DRIVER_REQUESTED" and p["approval_latency_s"] is not None),
+            "proposals_expired": system.count("EXPIRED"),
+            "proposals_rejected": system.count("REJECTED"),
+            "proposals_aborted": states.count("ABORTED"),
+            "refused_requests": sum(1 for s, k in zip(states, kinds, strict=True)
+                                    if k == "DRIVER_REQUESTED" and s == "REJECTED"),
+            "max_warning_level": self._max_warning,
+            "minimal_risk_s": round(self._minimal_risk_steps * self.scenario.step_s, 3),
+            "hazard_lights_s": round(self._hazard_steps * self.scenario.step_s, 3),
         }
 
 

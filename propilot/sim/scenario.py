@@ -19,8 +19,12 @@ from propilot.core.settings import ConfigError
 
 METRIC_NAMES = (
     "collisions", "min_ttc_s", "min_time_headway_s", "route_completion", "engaged_share",
-    "max_lat_accel_mps2", "max_decel_mps2", "mean_speed_mps", "supervisor_limited_share",
+    "max_lat_accel_mps2", "max_lat_jerk_mps3", "max_decel_mps2", "mean_speed_mps", "final_speed_mps",
+    "supervisor_limited_share", "lane_changes", "critical_distance_margin_m", "indicator_to_lateral_s",
+    "lateral_duration_s", "proposals_made", "proposals_accepted", "proposals_expired", "proposals_rejected",
+    "proposals_aborted", "refused_requests", "max_warning_level", "minimal_risk_s", "hazard_lights_s",
 )
+PROPOSAL_RESPONSES = ("approve", "reject", "ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +35,23 @@ class EgoStart:
 
 
 @dataclass(frozen=True, slots=True)
+class VehicleAction:
+    """What a scripted vehicle does at `at_s`: change lane and/or go to a new speed."""
+
+    at_s: float
+    lane_change: int = 0  # +1 left, -1 right
+    speed_mps: float | None = None
+    decel_mps2: float | None = None  # braking used to reach a lower speed
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptedVehicle:
     vehicle_id: str
     lane: int
     station_m: float
     speed_mps: float
     max_speed_mps: float  # the vehicle does not go faster than this
+    actions: tuple[VehicleAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +68,12 @@ class DriverScript:
     eyes_on_road: bool
     hands_on_wheel: bool
     set_speed_mps: float
+    proposals: str = "ignore"  # approve | reject | ignore
+    reaction_s: float = 1.5  # from seeing a proposal or request to acting on it
+    eyes_off: tuple[tuple[float, float], ...] = ()  # (start_s, end_s) intervals looking away
+    turn_signals: tuple[tuple[float, int], ...] = ()  # (at_s, +1 left / -1 right), hands on the wheel
+    brake_at_s: tuple[float, ...] = ()
+    takes_over: bool = True  # answers a take-over request by braking after reaction_s
 
 
 # Fault kinds a scenario may inject; `target` names a sensor where the kind needs one.
@@ -178,14 +199,9 @@ def load_scenario(path: str | Path) -> Scenario:
     if destination <= ego.station_m:
         raise ConfigError(origin, "route.destination_station_m", "must lie ahead of ego.station_m")
 
-    driver_f = top.sub("driver", ("engage_at_s", "eyes_on_road", "hands_on_wheel", "set_speed_kph"))
-    engage = driver_f.data.get("engage_at_s")
-    driver = DriverScript(
-        engage_at_s=None if engage is None else driver_f.number("engage_at_s", minimum=0.0),
-        eyes_on_road=driver_f.boolean("eyes_on_road", True),
-        hands_on_wheel=driver_f.boolean("hands_on_wheel", False),
-        set_speed_mps=driver_f.number("set_speed_kph", 100.0, minimum=30.0, maximum=135.0) / 3.6,
-    )
+    driver = _driver(top.sub("driver", ("engage_at_s", "eyes_on_road", "hands_on_wheel", "set_speed_kph",
+                                        "proposals", "reaction_s", "eyes_off", "turn_signals", "brake_at_s",
+                                        "takes_over")), origin)
     vehicles, random_traffic = _traffic(top.sub("traffic", ("vehicles", "random"), required=False), origin)
     expectations = _expectations(top.data.get("expectations", {}), origin)
     settings = top.data.get("settings", {}) or {}
@@ -200,6 +216,66 @@ def load_scenario(path: str | Path) -> Scenario:
     )
 
 
+def _driver(f: _Fields, origin: str) -> DriverScript:
+    engage = f.data.get("engage_at_s")
+    response = f.text("proposals", "ignore")
+    if response not in PROPOSAL_RESPONSES:
+        raise ConfigError(origin, "driver.proposals", f"must be one of {', '.join(PROPOSAL_RESPONSES)}")
+    eyes_off = []
+    for i, item in enumerate(_list(f, "eyes_off", origin)):
+        g = _Fields(origin, item, f"driver.eyes_off[{i}]", ("start_s", "end_s"))
+        start, end = g.number("start_s", minimum=0.0), g.number("end_s", minimum=0.0)
+        if end <= start:
+            raise ConfigError(origin, f"driver.eyes_off[{i}].end_s", "must be after start_s")
+        eyes_off.append((start, end))
+    signals = []
+    for i, item in enumerate(_list(f, "turn_signals", origin)):
+        g = _Fields(origin, item, f"driver.turn_signals[{i}]", ("at_s", "direction"))
+        direction = g.text("direction")
+        if direction not in ("left", "right"):
+            raise ConfigError(origin, f"driver.turn_signals[{i}].direction", "must be left or right")
+        signals.append((g.number("at_s", minimum=0.0), 1 if direction == "left" else -1))
+    brakes = []
+    for i, value in enumerate(_list(f, "brake_at_s", origin)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(origin, f"driver.brake_at_s[{i}]", f"expected a time >= 0, got {value!r}")
+        brakes.append(float(value))
+    return DriverScript(
+        engage_at_s=None if engage is None else f.number("engage_at_s", minimum=0.0),
+        eyes_on_road=f.boolean("eyes_on_road", True),
+        hands_on_wheel=f.boolean("hands_on_wheel", False),
+        set_speed_mps=f.number("set_speed_kph", 100.0, minimum=30.0, maximum=135.0) / 3.6,
+        proposals=response, reaction_s=f.number("reaction_s", 1.5, minimum=0.0, maximum=30.0),
+        eyes_off=tuple(eyes_off), turn_signals=tuple(signals), brake_at_s=tuple(brakes),
+        takes_over=f.boolean("takes_over", True),
+    )
+
+
+def _list(f: _Fields, key: str, origin: str) -> list:
+    value = f.data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(origin, f"{f.path}.{key}", "expected a list")
+    return value
+
+
+def _actions(raw: Any, origin: str, path: str) -> tuple[VehicleAction, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(origin, path, "expected a list of {at_s, lane_change, speed_mps, decel_mps2}")
+    actions = []
+    for i, item in enumerate(raw):
+        a = _Fields(origin, item, f"{path}[{i}]", ("at_s", "lane_change", "speed_mps", "decel_mps2"))
+        change = a.data.get("lane_change", "none")
+        if change not in ("left", "right", "none"):
+            raise ConfigError(origin, f"{path}[{i}].lane_change", "must be left, right or none")
+        speed = a.number("speed_mps", minimum=0.0, maximum=70.0) if "speed_mps" in a.data else None
+        decel = a.number("decel_mps2", minimum=0.5, maximum=10.0) if "decel_mps2" in a.data else None
+        if change == "none" and speed is None:
+            raise ConfigError(origin, f"{path}[{i}]", "an action needs lane_change or speed_mps")
+        actions.append(VehicleAction(a.number("at_s", minimum=0.0), {"left": 1, "right": -1, "none": 0}[change],
+                                     speed, decel))
+    return tuple(sorted(actions, key=lambda a: a.at_s))
+
+
 def _traffic(fields: _Fields | None, origin: str) -> tuple[tuple[ScriptedVehicle, ...], RandomTraffic | None]:
     if fields is None:
         return (), None
@@ -208,10 +284,13 @@ def _traffic(fields: _Fields | None, origin: str) -> tuple[tuple[ScriptedVehicle
         raise ConfigError(origin, "traffic.vehicles", "expected a list")
     vehicles = []
     for i, raw in enumerate(raw_vehicles):
-        v = _Fields(origin, raw, f"traffic.vehicles[{i}]", ("id", "lane", "station_m", "speed_mps", "max_speed_mps"))
+        v = _Fields(origin, raw, f"traffic.vehicles[{i}]",
+                    ("id", "lane", "station_m", "speed_mps", "max_speed_mps", "actions"))
         speed = v.number("speed_mps", minimum=0.0, maximum=70.0)
         vehicles.append(ScriptedVehicle(v.text("id"), v.integer("lane"), v.number("station_m", minimum=0.0), speed,
-                                        v.number("max_speed_mps", speed if speed > 0 else 0.1, minimum=0.1)))
+                                        v.number("max_speed_mps", speed if speed > 0 else 0.1, minimum=0.1),
+                                        _actions(v.data.get("actions", []), origin,
+                                                 f"traffic.vehicles[{i}].actions")))
     ids = [v.vehicle_id for v in vehicles]
     if len(set(ids)) != len(ids):
         raise ConfigError(origin, "traffic.vehicles", "vehicle ids must be unique")

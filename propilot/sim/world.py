@@ -22,6 +22,7 @@ from propilot.sim.sensors import TruthVehicle
 from propilot.sim.vehicle import CENTRE_AHEAD_OF_AXLE_M, FRONT_AHEAD_OF_AXLE_M, LENGTH_M, EgoState, step_ego
 
 EGO_ID = "ego"
+LANE_CHANGE_DURATION_S = 3.0
 TRAFFIC_LENGTH_M = 4.5
 TRAFFIC_WIDTH_M = 1.8
 
@@ -96,6 +97,7 @@ class World:
             "sumo", "-n", str(hdmap.sumo_net_path), "--step-length", str(self.dt), "--seed", str(scenario.seed),
             "--no-step-log", "true", "--no-warnings", "true", "--collision.action", "none",
             "--begin", "0", "--end", str(scenario.duration_s + 3600.0),
+            "--lanechange.duration", str(LANE_CHANGE_DURATION_S),  # scripted lane changes take time, as in life
         ])
         libsumo.route.add("main", self.main_line.edge_ids)
         libsumo.vehicletype.copy("DEFAULT_VEHTYPE", "car")
@@ -114,6 +116,10 @@ class World:
             self._add(v.vehicle_id, "car", v.lane, v.station_m + TRAFFIC_LENGTH_M / 2.0, v.speed_mps)
             libsumo.vehicle.setMaxSpeed(v.vehicle_id, v.max_speed_mps)
             libsumo.vehicle.setLaneChangeMode(v.vehicle_id, 0)  # scripted: stays in its lane
+            if v.speed_mps == 0.0:
+                libsumo.vehicle.setSpeed(v.vehicle_id, 0.0)  # stationary (broken down, end of a queue)
+        self._pending_actions = sorted(((a, v.vehicle_id) for v in scenario.vehicles for a in v.actions),
+                                       key=lambda item: item[0].at_s)
         if scenario.random_traffic is not None:
             self._add_random_traffic(np.random.default_rng(scenario.seed))
         libsumo.simulationStep()
@@ -173,7 +179,23 @@ class World:
     def ego_centre(self) -> tuple[float, float]:
         return self.ego.point_ahead(CENTRE_AHEAD_OF_AXLE_M)
 
+    def _apply_actions(self) -> None:
+        while self._pending_actions and self._pending_actions[0][0].at_s <= self.t_s + 1e-9:
+            action, vehicle_id = self._pending_actions.pop(0)
+            if vehicle_id not in libsumo.vehicle.getIDList():
+                continue
+            if action.lane_change:
+                lane = libsumo.vehicle.getLaneIndex(vehicle_id) + action.lane_change  # SUMO: 0 = rightmost
+                libsumo.vehicle.changeLane(vehicle_id, lane, LANE_CHANGE_DURATION_S)
+            if action.speed_mps is not None:
+                if action.decel_mps2 is not None:
+                    libsumo.vehicle.setDecel(vehicle_id, action.decel_mps2)
+                    libsumo.vehicle.setEmergencyDecel(vehicle_id, max(action.decel_mps2, 9.0))
+                libsumo.vehicle.setMaxSpeed(vehicle_id, max(action.speed_mps, 0.1))
+                libsumo.vehicle.setSpeed(vehicle_id, action.speed_mps)
+
     def advance(self, accel_cmd: float, curvature_cmd: float) -> None:
+        self._apply_actions()
         self.ego = step_ego(self.ego, self.dt, accel_cmd, curvature_cmd)
         self._place_ego()
         libsumo.simulationStep()

@@ -40,8 +40,9 @@ class LocalizerSettings:
     gnss_gate_chi2: float = setting(13.8, description="chi-square gate on the GNSS innovation (2 dof, 99.9 %)",
                                     minimum=1.0)
     gnss_max_age_s: float = setting(0.5, unit="s", description="older fixes are stale and rejected", minimum=0.0)
-    lane_level_confidence: float = setting(
-        0.95, description="lane confidence needed for lane-level localisation", minimum=0.5, maximum=1.0,
+    lane_level_max_sigma_m: float = setting(
+        0.15, unit="m", description="position 1-sigma below which the lane is known, wherever in it the car is",
+        minimum=0.01, maximum=0.5,
         source="RTK gives the own lane; plain GNSS (10-15 m error) cannot (ProPILOT 2.0 design)")
     rtk_hold_s: float = setting(2.0, unit="s", description="how long odometry alone keeps the lane after RTK",
                                 minimum=0.0)
@@ -155,7 +156,9 @@ class Localizer:
         if not lane.matched:
             return lane
         recent_rtk = ego.t_s - self._last_rtk_fixed_s <= self.settings.rtk_hold_s
-        lane_level = recent_rtk and lane.confidence >= self.settings.lane_level_confidence
+        # Lane-level means the position is known well enough to tell lanes apart; the match confidence
+        # falls to 0.5 on a lane line even with centimetre accuracy, so it is reported, not used here.
+        lane_level = recent_rtk and ego.position_sigma_m <= self.settings.lane_level_max_sigma_m
         source = LaneSource.RTK if recent_rtk else LaneSource.DEAD_RECKONING
         return LanePosition(lane.lanelet_id, lane.arc_length_m, lane.lateral_offset_m, lane.heading_error_rad,
                             lane.lane_index, lane.lane_count, lane.confidence, lane_level, source)
