@@ -35,8 +35,8 @@ def world_only(scenario) -> float:
     start = time.perf_counter()
     try:
         for _ in range(int(round(scenario.duration_s / scenario.step_s))):
-            world.others()
-            world.advance(*driver.manual_control(world.t_s, world.ego))
+            others = world.others()
+            world.advance(*driver.manual_control(world.t_s, world.ego, world.ego_centre(), others))
     finally:
         world.close()
     return time.perf_counter() - start

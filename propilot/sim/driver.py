@@ -3,11 +3,13 @@
 In: the scenario's driver script, the time and what the display showed last cycle.
 Out: driver inputs (main switch, approvals, rejections, turn-signal requests), the
 driver-monitor reading (eyes, hands), the brake pedal, and, while the stack is not
-driving, the driver's own steering and speed keeping (lane follow, constant speed).
+driving, the driver's own steering and speed keeping (lane follow, IDM car following).
 A proposal or take-over request is answered after the script's reaction time.
 """
 
 from __future__ import annotations
+
+import math
 
 from propilot.core.control.lateral import LateralSettings, pure_pursuit_curvature
 from propilot.core.map.hdmap import HDMap
@@ -21,6 +23,8 @@ from propilot.core.types import (
     ProposalState,
 )
 from propilot.sim.scenario import DriverScript
+from propilot.sim.sensors import TruthVehicle
+from propilot.sim.truth import vehicles_ahead
 from propilot.sim.vehicle import EgoState
 
 _STEERING = LateralSettings()
@@ -29,6 +33,23 @@ HANDS_ON_FOR_S = 8.0  # and stay there through the manoeuvre
 BRAKE_PRESS_S = 1.0
 BRAKE_PEDAL = 0.3
 MANUAL_BRAKE_DECEL_MPS2 = 2.0  # what that pedal press does while the driver drives
+
+# Intelligent Driver Model (Treiber et al. 2000), the human driver's car following; values as highway-env.
+IDM_MAX_ACCEL_MPS2 = 1.5
+IDM_COMFORT_DECEL_MPS2 = 5.0
+IDM_DELTA = 4.0
+IDM_TIME_GAP_S = 1.5
+IDM_MIN_GAP_M = 5.0
+
+
+def idm_acceleration(v: float, v0: float, s: float, v_lead: float) -> float:
+    """IDM: a = a_max [1 - (v/v0)^delta - (s*/s)^2], s* = s0 + v T + v dv / (2 sqrt(a_max b))."""
+    a, b = IDM_MAX_ACCEL_MPS2, IDM_COMFORT_DECEL_MPS2
+    free = 1.0 - (v / v0) ** IDM_DELTA
+    if not math.isfinite(s):
+        return a * free
+    s_star = IDM_MIN_GAP_M + max(0.0, v * IDM_TIME_GAP_S + v * (v - v_lead) / (2.0 * math.sqrt(a * b)))
+    return a * (free - (s_star / max(s, 0.1)) ** 2)
 
 
 class VirtualDriver:
@@ -43,6 +64,7 @@ class VirtualDriver:
         self._brake_times = list(script.brake_at_s)
         self._takeover_answered = False
         self._hands_needed_at = [t for t, _ in script.turn_signals]  # actions that need hands on the wheel
+        self._cruise_mps: float | None = None
 
     def inputs(self, t_s: float, shown: HmiState | None) -> list[DriverInput]:
         """The driver's actions due at t_s, given what the display showed."""
@@ -81,9 +103,16 @@ class VirtualDriver:
     def brake_pedal(self, t_s: float) -> float:
         return BRAKE_PEDAL if any(at <= t_s < at + BRAKE_PRESS_S for at in self._brake_times) else 0.0
 
-    def manual_control(self, t_s: float, ego: EgoState) -> tuple[float, float]:
-        """(acceleration, curvature) of a driver who follows the lane and holds speed unless braking."""
-        accel = -MANUAL_BRAKE_DECEL_MPS2 if self.brake_pedal(t_s) > 0.0 else 0.0
+    def manual_control(self, t_s: float, ego: EgoState, centre: tuple[float, float],
+                       others: list[TruthVehicle]) -> tuple[float, float]:
+        """(acceleration, curvature) of a driver who follows the lane and the car ahead (IDM)."""
+        if self._cruise_mps is None:
+            self._cruise_mps = max(ego.speed_mps, 1.0)  # the speed the driver had when taking over
+        lead = min(vehicles_ahead(centre, ego.yaw_rad, others), key=lambda a: a.gap_m, default=None)
+        accel = idm_acceleration(ego.speed_mps, self._cruise_mps, lead.gap_m if lead else math.inf,
+                                 lead.speed_along_mps if lead else 0.0)
+        if self.brake_pedal(t_s) > 0.0:
+            accel = min(accel, -MANUAL_BRAKE_DECEL_MPS2)
         lane = self.hdmap.match(ego.pose)
         if not lane.matched:
             return accel, 0.0

@@ -21,6 +21,7 @@ from propilot.sim.annex8 import lateral_maxima
 from propilot.sim.lane_change_metrics import LaneChangeMetrics
 from propilot.sim.scenario import Expectation, Scenario
 from propilot.sim.sensors import TruthVehicle
+from propilot.sim.truth import ego_frame, vehicles_ahead
 from propilot.sim.vehicle import LENGTH_M, WIDTH_M, EgoState
 
 LANE_WIDTH_M = 3.5  # lateral position across the carriageway is counted in these
@@ -175,10 +176,7 @@ class ScenarioMetrics:
         self._gap_ahead = math.inf
         if not others:
             return
-        c, s = math.cos(ego.yaw_rad), math.sin(ego.yaw_rad)
-        xy = np.array([(o.x_m, o.y_m) for o in others]) - centre
-        dx = xy[:, 0] * c + xy[:, 1] * s
-        dy = -xy[:, 0] * s + xy[:, 1] * c
+        dx, dy = ego_frame(centre, ego.yaw_rad, others)
         ego_box = _corners(centre[0], centre[1], ego.yaw_rad, LENGTH_M, WIDTH_M)
         for i in np.nonzero(np.hypot(dx, dy) < _NEAR_M)[0]:
             o = others[i]
@@ -187,11 +185,9 @@ class ScenarioMetrics:
                 self.collisions += 1
                 self.events.add(t_s, "collision", o.vehicle_id)
             (self._in_contact.add if touching else self._in_contact.discard)(o.vehicle_id)
-        for i in np.nonzero((dx > 0) & (np.abs(dy) < (WIDTH_M + 1.8) / 2.0))[0]:
-            o = others[i]
-            gap = dx[i] - (LENGTH_M + o.length_m) / 2.0
+        for ahead in vehicles_ahead(centre, ego.yaw_rad, others, dx, dy):
+            gap, closing = ahead.gap_m, ego.speed_mps - ahead.speed_along_mps
             self._gap_ahead = min(self._gap_ahead, gap)
-            closing = ego.speed_mps - o.speed_mps * math.cos(o.yaw_rad - ego.yaw_rad)
             if gap > 0 and closing > 0:
                 self.min_ttc_s = min(self.min_ttc_s, gap / closing)
             if gap > 0 and ego.speed_mps > 1.0:

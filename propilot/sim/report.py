@@ -57,7 +57,6 @@ def plot_run(run_dir: Path, hdmap: HDMap) -> None:
     points = ax.scatter(x, y, c=speed * 3.6, s=3, cmap="viridis", zorder=3)
     fig.colorbar(points, ax=ax, label="ego speed [km/h]")
     ax.set(xlim=box[:2], ylim=box[2:], xlabel="x [m]", ylabel="y [m]", title=f"{run_dir.name}: bird's-eye view")
-    ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(run_dir / "birdseye.png", dpi=90)

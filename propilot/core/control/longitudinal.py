@@ -3,14 +3,19 @@
 In: the plan's target speed and lead vehicle, the ego speed. Out: the requested
 longitudinal acceleration. The gap law is the constant time-gap policy of ISO 15622:
 desired gap d* = d0 + v * T; a = k_gap (d - d*) + k_rel (v_lead - v), limited by
-the speed-tracking law a = k_speed (v_target - v); the smaller one wins.
+the speed-tracking law a = k_speed (v_target - v); the smaller one wins. When closing
+in needs more than the comfort deceleration, a_req = (v - v_lead)^2 / (2 (d - d_min)),
+the law brakes with a_req (up to the emergency deceleration) instead.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from propilot.core.settings import setting
+
+MIN_STOP_GAP_M = 2.0  # what the emergency law still leaves to the vehicle ahead
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,9 @@ class AccSettings:
     comfort_decel_mps2: float = setting(
         3.0, unit="m/s^2", description="deceleration ACC asks for (magnitude)", minimum=0.5, maximum=3.5,
         source="ISO 15622: ACC deceleration <= 3.5 m/s^2 (2 s average) at speed")
+    emergency_decel_mps2: float = setting(
+        5.0, unit="m/s^2", description="braking when the comfort law cannot avoid the vehicle ahead", minimum=3.5,
+        maximum=9.0, source="beyond ISO 15622's ACC range: collision mitigation (UN R152); capped by the supervisor")
     minimal_risk_decel_mps2: float = setting(
         2.0, unit="m/s^2", description="deceleration of the risk-mitigation stop in lane", minimum=0.5,
         maximum=4.0, source="UN R171: risk-mitigation stop in lane")
@@ -44,4 +52,9 @@ def acc_acceleration(
         desired_gap = settings.standstill_gap_m + speed_mps * time_gap_s
         a_gap = settings.k_gap * (lead_gap_m - desired_gap) + settings.k_rel_speed * (lead_speed_mps - speed_mps)
         a = min(a_speed, a_gap)
+        closing = speed_mps - lead_speed_mps
+        room = lead_gap_m - MIN_STOP_GAP_M
+        required = closing * closing / (2.0 * room) if room > 0.0 else math.inf
+        if closing > 0.0 and required > settings.comfort_decel_mps2:
+            return -min(required, settings.emergency_decel_mps2)
     return max(-settings.comfort_decel_mps2, min(settings.max_accel_mps2, a))

@@ -113,7 +113,10 @@ class PilotHmi:
         self._apply_settings_inputs(events)
         attentive = self._track_attention(t_s, monitor)
         eyes_off_s = 0.0 if self._eyes_off_since is None else t_s - self._eyes_off_since
-        conditions_ok = lane.matched and lane.lane_level and monitor.available and s.min_speed_mps <= speed_mps
+        # Staying engaged needs the lane and the monitor; being offered also needs motorway speed
+        # (route driving follows a lead down to standstill once it runs).
+        conditions_ok = lane.matched and lane.lane_level and monitor.available
+        offer_ok = conditions_ok and s.min_speed_mps <= speed_mps
         driver_takes_over = bool(events & {DriverEvent.CANCEL, DriverEvent.MAIN_SWITCH}) or brake_pedal > BRAKE_OVERRIDE
         message, sound = "", ""
 
@@ -122,7 +125,7 @@ class PilotHmi:
                 message, sound = self._hand_over("Route driving off")
             elif not conditions_ok:
                 self._enter_takeover(t_s, driver_caused=False)
-                message, sound = "Take over: route driving cannot continue here", "takeover"
+                message, sound = f"Take over: {_unavailable_reason(lane, monitor, speed_mps, s)}", "takeover"
             elif eyes_off_s >= self._direct_control_at():
                 self._enter_takeover(t_s, driver_caused=True)
                 message, sound = "Take over now", "takeover"
@@ -143,14 +146,15 @@ class PilotHmi:
             if driver_takes_over:
                 message, sound = self._hand_over("Driver in control")
         elif self.state == PilotState.AVAILABLE:
-            if not conditions_ok or self.locked_out:
+            if not offer_ok or self.locked_out:
                 self.state = PilotState.UNAVAILABLE
-                message = "Route driving unavailable"
+                message = "Route driving unavailable" + ("" if conditions_ok else
+                                                         f": {_unavailable_reason(lane, monitor, speed_mps, s)}")
             elif DriverEvent.MAIN_SWITCH in events:
                 self.state = PilotState.ENGAGED_HANDS_OFF if attentive else PilotState.ENGAGED_HANDS_ON
                 message, sound = "Route driving on", "engage"
         else:  # UNAVAILABLE
-            if conditions_ok and attentive and not self.locked_out:
+            if offer_ok and attentive and not self.locked_out:
                 self.state = PilotState.AVAILABLE
                 message, sound = "Route driving available", "available"
 
@@ -262,3 +266,17 @@ class PilotHmi:
                 else:
                     note = "Hands on the wheel to change lane"
         return approved, rejected, request, note, chime
+
+
+def _unavailable_reason(lane: LanePosition, monitor: DriverMonitorReading, speed_mps: float,
+                        s: HmiSettings) -> str:
+    """What the driver is told when route driving cannot go on: the first condition that failed."""
+    if not lane.matched:
+        return "not on the map"
+    if not lane.lane_level:
+        return "lane position uncertain (no RTK)"
+    if not monitor.available:
+        return "driver monitor unavailable"
+    if speed_mps < s.min_speed_mps:
+        return "too slow"
+    return "route driving cannot continue here"

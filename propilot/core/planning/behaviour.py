@@ -271,11 +271,15 @@ class BehaviourPlanner:
         return np.column_stack([xy, yaw, curvature])
 
     def _arc_beside(self, lanelet_id: int, point: np.ndarray) -> float:
-        """Arc length on `lanelet_id` of the point beside `point` (adjacent lanes are parallel)."""
+        """Arc length on `lanelet_id` of the point beside `point`: its projection on the centreline."""
         centre = self.hdmap.centerline(lanelet_id)
-        seg_lengths = np.hypot(*np.diff(centre, axis=0).T)
-        nearest = int(np.argmin(np.hypot(centre[:, 0] - point[0], centre[:, 1] - point[1])))
-        return float(seg_lengths[:nearest].sum())
+        a, b = centre[:-1], centre[1:]
+        ab = b - a
+        lengths = np.hypot(ab[:, 0], ab[:, 1])
+        u = np.clip(np.einsum("ij,ij->i", point[:2] - a, ab) / np.maximum(lengths**2, 1e-12), 0.0, 1.0)
+        distance = np.hypot(*(a + u[:, None] * ab - point[:2]).T)
+        i = int(np.argmin(distance))
+        return float(lengths[:i].sum() + u[i] * lengths[i])
 
     def _curve_speed(self, path: np.ndarray) -> float:
         """v = sqrt(a_lat / |kappa|) for the tightest curvature ahead."""
