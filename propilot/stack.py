@@ -9,7 +9,7 @@ modes compute the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,33 +18,39 @@ from propilot.core.control.controller import control
 from propilot.core.control.lateral import LateralSettings
 from propilot.core.control.longitudinal import AccSettings
 from propilot.core.control.supervisor import Supervisor, SupervisorSettings
+from propilot.core.fusion.frame_buffer import FrameBuffer
 from propilot.core.fusion.lane_assignment import MapLaneAssigner
+from propilot.core.fusion.rig import Rig
 from propilot.core.fusion.tracker import Tracker, TrackerSettings
 from propilot.core.hmi.engagement import HmiSettings, PilotHmi
 from propilot.core.localization.ekf import Localizer, LocalizerSettings
 from propilot.core.map.hdmap import HDMap
+from propilot.core.perception.camera_model import CameraSettings
+from propilot.core.perception.lane_detector import LaneDetector, LaneDetectorSettings
 from propilot.core.planning.behaviour import BehaviourPlanner, PlannerSettings
 from propilot.core.planning.lane_change import LaneChangeSettings
 from propilot.core.planning.safety import SafetySettings
 from propilot.core.settings import groups_from_mapping
 from propilot.core.types import (
+    CameraImage,
     DetectionFrame,
     DriverInput,
     DriverMonitorReading,
     EgoEstimate,
     GnssFix,
     HmiState,
+    ImuSample,
+    LaneLineFrame,
     LanePosition,
     Plan,
-    Proposal,
     Track,
     VehicleCommand,
     VehicleStatus,
 )
-from propilot.core.vehicle import SENSOR_MOUNTS
 
 # The parameter groups of each node: one spec declares ROS parameters, validates YAML, documents.
 NODE_SETTINGS: dict[str, dict[str, type]] = {
+    "lane_detection": {"front_camera": CameraSettings, "lane_detector": LaneDetectorSettings},
     "localization": {"localizer": LocalizerSettings},
     "fusion": {"tracker": TrackerSettings},
     "hmi": {"hmi": HmiSettings},
@@ -55,6 +61,8 @@ NODE_SETTINGS: dict[str, dict[str, type]] = {
 
 @dataclass(frozen=True, slots=True)
 class StackSettings:
+    front_camera: CameraSettings
+    lane_detector: LaneDetectorSettings
     localizer: LocalizerSettings
     tracker: TrackerSettings
     hmi: HmiSettings
@@ -87,18 +95,21 @@ class StackOutput:
     hmi: HmiState
     plan: Plan
     command: VehicleCommand
+    lane_lines: tuple[LaneLineFrame, ...] = ()  # what the camera's lane detection found this cycle
 
 
 class Stack:
-    def __init__(self, settings: StackSettings, hdmap: HDMap):
+    def __init__(self, settings: StackSettings, hdmap: HDMap, rig: Rig):
         self.settings = settings
+        self.lane_detector = LaneDetector(settings.lane_detector, settings.front_camera)
         self.localizer = Localizer(settings.localizer, hdmap)
-        self.tracker = Tracker(settings.tracker, MapLaneAssigner(hdmap), SENSOR_MOUNTS)
+        self.tracker = Tracker(settings.tracker, rig, MapLaneAssigner(hdmap))
+        self.frames = FrameBuffer(rig)
         self.hmi = PilotHmi(settings.hmi)
         self.planner = BehaviourPlanner(settings.planner, settings.lane_change, settings.safety, hdmap)
         self.supervisor = Supervisor(settings.supervisor)
         self._tracks: tuple[Track, ...] = ()
-        self._proposals: tuple[Proposal, ...] = ()
+        self._last_plan = Plan(t_s=0.0, active=False)
 
     def step(
         self,
@@ -107,20 +118,27 @@ class Stack:
         detections: list[DetectionFrame],
         driver_inputs: list[DriverInput],
         monitor: DriverMonitorReading,
+        imu: Sequence[ImuSample] = (),
+        images: Sequence[CameraImage] = (),
     ) -> StackOutput:
+        lane_lines = tuple(self.lane_detector.detect(image) for image in images)
+        for sample in imu:
+            self.localizer.add_imu(sample)
         for fix in gnss:
             self.localizer.add_gnss(fix)
+        for frame in lane_lines:
+            self.localizer.add_lane_lines(frame)
         ego, lane = self.localizer.update(status)
+        due = self.frames.due(detections, status.t_s)
         if ego is not None:
-            for frame in detections:
-                self._tracks = self.tracker.update(frame, ego)
+            self._tracks = self.tracker.fuse(due, ego)
         hmi = self.hmi.update(status.t_s, driver_inputs, monitor, lane, status.speed_mps, status.brake_pedal,
-                              self._proposals)
+                              self._last_plan.proposals, self._last_plan.route)
         plan = self.planner.plan(ego, lane, self._tracks, hmi)
-        self._proposals = plan.proposals  # shown by the HMI next cycle, as in ROS mode
+        self._last_plan = plan  # its proposals and route are shown by the HMI next cycle, as in ROS mode
         request = control(self.settings.acc, self.settings.lateral, plan, ego)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)
-        return StackOutput(ego, lane, self._tracks, hmi, plan, command)
+        return StackOutput(ego, lane, self._tracks, hmi, plan, command, lane_lines)
 
 
 def load_stack_settings(path: Path | None) -> StackSettings:

@@ -323,6 +323,29 @@ class Proposal:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteNotice:
+    """One event ahead on the navigation route, as the driver is told of it."""
+
+    kind: str  # branch, exit, lane_drop, speed_limit, toll_plaza, route_drive_end
+    distance_m: float  # from the ego along the route
+    name: str = ""
+    value: float = float("nan")  # speed_limit: the new limit in m/s
+    lane_change: int = 0  # lane changes still needed for it: + left, - right
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStatus:
+    """Where the ego is on its navigation route and what comes next."""
+
+    length_m: float
+    travelled_m: float
+    ahead: tuple[RouteNotice, ...] = ()  # a route_drive_end at 0 m: route driving must end here
+
+    def next_of(self, kind: str) -> RouteNotice | None:
+        return next((n for n in self.ahead if n.kind == kind), None)
+
+
+@dataclass(frozen=True, slots=True)
 class HmiState:
     """What the driver display shows, and the sound to play now."""
 
@@ -370,6 +393,7 @@ class Plan:
     turn_signal: TurnSignal = TurnSignal.OFF
     mode: CommandMode = CommandMode.ROUTE_PILOT
     proposals: tuple[Proposal, ...] = ()
+    route: RouteStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)

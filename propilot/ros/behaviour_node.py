@@ -1,8 +1,8 @@
 """Behaviour node: ego, lane, objects and HMI state (same stamp) -> the plan for control.
 
 Subscribes /localization/odometry, /localization/lane, /perception/objects and
-/hmi/state, paired by stamp. Publishes /planning/proposals (ProposalArray) and
-/planning/trajectory (Trajectory).
+/hmi/state, paired by stamp. Publishes /planning/proposals (ProposalArray), /planning/route
+(Route: where the ego is on the navigation route, events ahead) and /planning/trajectory.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from propilot.rosenv import setup_ros_environment
 setup_ros_environment()
 
 from nav_msgs.msg import Odometry  # noqa: E402
-from propilot_msgs.msg import HmiState, LaneLocalization, ProposalArray, TrackedObjectArray, Trajectory  # noqa: E402
+from propilot_msgs.msg import (  # noqa: E402
+    HmiState,
+    LaneLocalization,
+    ProposalArray,
+    Route,
+    TrackedObjectArray,
+    Trajectory,
+)
 from rclpy.node import Node  # noqa: E402
 
 from propilot.core.planning.behaviour import BehaviourPlanner  # noqa: E402
@@ -23,6 +30,7 @@ from propilot.ros.conversions import (  # noqa: E402
     lane_from_msg,
     plan_to_msg,
     proposals_to_msg,
+    route_to_msg,
     tracks_from_msg,
 )
 from propilot.ros.node_common import StampSync, declare_map, declare_settings, run_node  # noqa: E402
@@ -37,6 +45,7 @@ class BehaviourNode(Node):
                                         declare_map(self))
         self.plan_pub = self.create_publisher(Trajectory, topics.TRAJECTORY, topics.QOS)
         self.proposals_pub = self.create_publisher(ProposalArray, topics.PROPOSALS, topics.QOS)
+        self.route_pub = self.create_publisher(Route, topics.ROUTE, topics.QOS)
         StampSync(self, [(Odometry, topics.ODOMETRY), (LaneLocalization, topics.LANE),
                          (TrackedObjectArray, topics.OBJECTS), (HmiState, topics.HMI_STATE)], self.on_cycle)
 
@@ -44,7 +53,9 @@ class BehaviourNode(Node):
                  hmi: HmiState) -> None:
         plan = self.planner.plan(ego_from_odometry(odometry), lane_from_msg(lane), tracks_from_msg(objects),
                                  hmi_from_msg(hmi))
-        self.proposals_pub.publish(proposals_to_msg(plan.t_s, plan.proposals))  # first: the HMI shows them next
+        # First: the HMI shows the proposals and the route next cycle.
+        self.proposals_pub.publish(proposals_to_msg(plan.t_s, plan.proposals))
+        self.route_pub.publish(route_to_msg(plan.t_s, plan.route))
         self.plan_pub.publish(plan_to_msg(plan))
 
 

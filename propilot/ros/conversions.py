@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Quaternion, Vector3
 from nav_msgs.msg import Odometry
 from propilot_msgs.msg import (
@@ -19,6 +22,7 @@ from propilot_msgs.msg import (
 from propilot_msgs.msg import (
     DetectionArray,
     DriverMonitor,
+    LaneLineArray,
     LaneLocalization,
     ProposalArray,
     RtkStatus,
@@ -34,7 +38,16 @@ from propilot_msgs.msg import (
     HmiState as HmiStateMsg,
 )
 from propilot_msgs.msg import (
+    LaneLine as LaneLineMsg,
+)
+from propilot_msgs.msg import (
     Proposal as ProposalMsg,
+)
+from propilot_msgs.msg import (
+    Route as RouteMsg,
+)
+from propilot_msgs.msg import (
+    RouteEvent as RouteEventMsg,
 )
 from propilot_msgs.msg import (
     VehicleCommand as VehicleCommandMsg,
@@ -42,10 +55,12 @@ from propilot_msgs.msg import (
 from propilot_msgs.msg import (
     VehicleStatus as VehicleStatusMsg,
 )
-from sensor_msgs.msg import NavSatFix, NavSatStatus
+from sensor_msgs.msg import CompressedImage, Image, Imu, NavSatFix, NavSatStatus, Range
 from std_msgs.msg import Header
 
+from propilot.core.fusion.rig import Sensor
 from propilot.core.types import (
+    CameraImage,
     CommandMode,
     Detection,
     DetectionFrame,
@@ -55,8 +70,14 @@ from propilot.core.types import (
     EgoEstimate,
     GnssFix,
     HmiState,
+    ImuSample,
+    LaneLine,
+    LaneLineFrame,
+    LaneLineSide,
+    LaneLineType,
     LanePosition,
     LaneSource,
+    ObjectClass,
     PathPoint,
     PilotState,
     Plan,
@@ -64,6 +85,8 @@ from propilot.core.types import (
     Proposal,
     ProposalKind,
     ProposalState,
+    RouteNotice,
+    RouteStatus,
     RtkState,
     SensorKind,
     Track,
@@ -177,27 +200,123 @@ _NAVSAT_STATUS = {
 
 
 def gnss_to_msgs(fix: GnssFix) -> tuple[NavSatFix, RtkStatus]:
-    variance = fix.sigma_m**2
+    """No fix: position NaN and covariance unknown, as sensor_msgs/NavSatFix says for STATUS_NO_FIX."""
+    no_fix = fix.rtk_state == RtkState.NO_FIX
+    variance = 0.0 if no_fix else fix.sigma_m**2
     navsat = NavSatFix(
         header=header(fix.t_s, "gnss_link"),
         status=NavSatStatus(status=_NAVSAT_STATUS[fix.rtk_state], service=NavSatStatus.SERVICE_GPS),
         latitude=fix.latitude_deg, longitude=fix.longitude_deg, altitude=0.0,
         position_covariance=[variance, 0.0, 0.0, 0.0, variance, 0.0, 0.0, 0.0, 4.0 * variance],
-        position_covariance_type=NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN,
+        position_covariance_type=(NavSatFix.COVARIANCE_TYPE_UNKNOWN if no_fix
+                                  else NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN),
     )
-    rtk = RtkStatus(header=header(fix.t_s, "gnss_link"), state=int(fix.rtk_state), correction_age_s=1.0,
-                    satellites=18)
+    rtk = RtkStatus(header=header(fix.t_s, "gnss_link"), state=int(fix.rtk_state),
+                    correction_age_s=1.0 if fix.rtk_state >= RtkState.RTK_FLOAT else -1.0,
+                    satellites=0 if no_fix else 18)
     return navsat, rtk
 
 
 def gnss_from_msgs(navsat: NavSatFix, rtk: RtkStatus) -> GnssFix:
+    state = _enum(RtkState, rtk.state, "RtkStatus", "state")
+    if state == RtkState.NO_FIX or navsat.status.status == NavSatStatus.STATUS_NO_FIX:
+        return GnssFix(from_time(navsat.header.stamp), math.nan, math.nan, math.inf, RtkState.NO_FIX)
     variance = navsat.position_covariance[0]
     _finite("NavSatFix", latitude=navsat.latitude, longitude=navsat.longitude, position_covariance=variance)
     if variance <= 0.0:
         raise MessageError("NavSatFix", "position_covariance", f"variance must be positive, got {variance}")
     return GnssFix(t_s=from_time(navsat.header.stamp), latitude_deg=navsat.latitude,
-                   longitude_deg=navsat.longitude, sigma_m=math.sqrt(variance),
-                   rtk_state=_enum(RtkState, rtk.state, "RtkStatus", "state"))
+                   longitude_deg=navsat.longitude, sigma_m=math.sqrt(variance), rtk_state=state)
+
+
+# --- IMU and camera --------------------------------------------------------------------------------
+
+def imu_to_msg(sample: ImuSample) -> Imu:
+    """Planar IMU: yaw rate and the two horizontal accelerations; orientation not provided (-1)."""
+    msg = Imu(header=header(sample.t_s))
+    msg.orientation_covariance[0] = -1.0
+    msg.angular_velocity = Vector3(x=0.0, y=0.0, z=sample.yaw_rate_rps)
+    msg.linear_acceleration = Vector3(x=sample.accel_x_mps2, y=sample.accel_y_mps2, z=0.0)
+    return msg
+
+
+def imu_from_msg(msg: Imu) -> ImuSample:
+    _finite("Imu", **{"angular_velocity.z": msg.angular_velocity.z, "linear_acceleration.x": msg.linear_acceleration.x,
+                      "linear_acceleration.y": msg.linear_acceleration.y})
+    return ImuSample(from_time(msg.header.stamp), msg.linear_acceleration.x, msg.linear_acceleration.y,
+                     msg.angular_velocity.z)
+
+
+_GREY_FROM = {"bgr8": cv2.COLOR_BGR2GRAY, "rgb8": cv2.COLOR_RGB2GRAY, "bgra8": cv2.COLOR_BGRA2GRAY,
+              "rgba8": cv2.COLOR_RGBA2GRAY}
+_CHANNELS = {"mono8": 1, "bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4}
+
+
+def image_to_msg(image: CameraImage) -> Image:
+    height, width = image.pixels.shape
+    return Image(header=header(image.t_s, f"camera_{image.camera_id}"), height=height, width=width,
+                 encoding="mono8", is_bigendian=0, step=width, data=image.pixels.tobytes())
+
+
+def image_from_msg(msg: Image) -> CameraImage:
+    """Grey 8-bit from mono8 or 8-bit colour (e.g. CARLA's bgra8); the camera id from the frame id."""
+    channels = _CHANNELS.get(msg.encoding)
+    if channels is None:
+        raise MessageError("Image", "encoding", f"{msg.encoding!r} not supported (known: {', '.join(_CHANNELS)})")
+    if msg.height == 0 or msg.width == 0 or msg.step < msg.width * channels or len(msg.data) < msg.step * msg.height:
+        raise MessageError("Image", "data", f"{len(msg.data)} bytes do not hold {msg.width}x{msg.height} "
+                                            f"{msg.encoding} with step {msg.step}")
+    rows = np.frombuffer(bytes(msg.data), np.uint8, count=msg.step * msg.height).reshape(msg.height, msg.step)
+    pixels = rows[:, :msg.width * channels].reshape(msg.height, msg.width, channels)
+    grey = pixels[:, :, 0] if channels == 1 else cv2.cvtColor(pixels, _GREY_FROM[msg.encoding])
+    return CameraImage(from_time(msg.header.stamp), _camera_id(msg.header.frame_id), np.ascontiguousarray(grey))
+
+
+def image_to_compressed(image: CameraImage, quality: int = 80) -> CompressedImage:
+    """JPEG, for recordings: a tenth of the raw size."""
+    ok, data = cv2.imencode(".jpg", image.pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"camera {image.camera_id}: JPEG encoding failed")
+    return CompressedImage(header=header(image.t_s, f"camera_{image.camera_id}"), format="jpeg", data=data.tobytes())
+
+
+def compressed_from_msg(msg: CompressedImage) -> CameraImage:
+    pixels = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_GRAYSCALE)
+    if pixels is None:
+        raise MessageError("CompressedImage", "data", f"cannot be decoded as {msg.format or 'an image'}")
+    return CameraImage(from_time(msg.header.stamp), _camera_id(msg.header.frame_id), pixels)
+
+
+def _camera_id(frame_id: str) -> str:
+    return frame_id.removeprefix("camera_") or "front"
+
+
+def lane_lines_to_msg(frame: LaneLineFrame) -> LaneLineArray:
+    return LaneLineArray(header=header(frame.t_s), camera_id=frame.camera_id, lines=[
+        LaneLineMsg(side=int(line.side), type=int(line.line_type), c0=line.c0, c1=line.c1, c2=line.c2, c3=line.c3,
+                    view_range_m=line.view_range_m, confidence=line.confidence)
+        for line in frame.lines])
+
+
+def lane_lines_from_msg(msg: LaneLineArray) -> LaneLineFrame:
+    lines = []
+    for i, m in enumerate(msg.lines):
+        _finite("LaneLineArray", **{f"lines[{i}].c{k}": getattr(m, f"c{k}") for k in range(4)},
+                **{f"lines[{i}].confidence": m.confidence})
+        lines.append(LaneLine(_enum(LaneLineSide, m.side, "LaneLineArray", f"lines[{i}].side"),
+                              _enum(LaneLineType, m.type, "LaneLineArray", f"lines[{i}].type"),
+                              m.c0, m.c1, m.c2, m.c3, m.view_range_m, m.confidence))
+    return LaneLineFrame(from_time(msg.header.stamp), msg.camera_id, tuple(lines))
+
+
+def localizer_diagnostics(t_s: float, counts: dict[str, int], lane: LanePosition) -> DiagnosticArray:
+    """The localiser's counters (what was fused, what was refused and why) and its lane-level state."""
+    level = DiagnosticStatus.OK if lane.lane_level else DiagnosticStatus.WARN
+    message = (f"lane-level ({lane.source.name.lower()})" if lane.lane_level
+               else f"not lane-level ({lane.source.name.lower()})")
+    status = DiagnosticStatus(level=level, name="localization", message=message, hardware_id="",
+                              values=[KeyValue(key=k, value=str(v)) for k, v in counts.items()])
+    return DiagnosticArray(header=header(t_s, MAP_FRAME), status=[status])
 
 
 # --- localisation ----------------------------------------------------------------------------------
@@ -255,7 +374,8 @@ def detections_to_msg(frame: DetectionFrame) -> DetectionArray:
             DetectionMsg(kind=int(d.kind), range_m=d.range_m, azimuth_rad=d.azimuth_rad,
                          range_rate_mps=d.range_rate_mps, x_m=d.x_m, y_m=d.y_m,
                          range_sigma_m=d.range_sigma_m, azimuth_sigma_rad=d.azimuth_sigma_rad,
-                         range_rate_sigma_mps=d.range_rate_sigma_mps, confidence=1.0)
+                         range_rate_sigma_mps=d.range_rate_sigma_mps, classification=int(d.classification),
+                         width_m=d.width_m, confidence=1.0)
             for d in frame.detections
         ],
     )
@@ -269,19 +389,29 @@ def detections_from_msg(msg: DetectionArray) -> DetectionFrame:
                                      f"detections[{i}].range_m": d.range_m})
         kind = _enum(SensorKind, d.kind, "DetectionArray", f"detections[{i}].kind")
         kinds.add(kind)
+        classification = _enum(ObjectClass, d.classification, "DetectionArray", f"detections[{i}].classification")
         detections.append(Detection(kind, d.x_m, d.y_m, d.range_m, d.azimuth_rad, d.range_rate_mps,
-                                    d.range_sigma_m, d.azimuth_sigma_rad, d.range_rate_sigma_mps))
+                                    d.range_sigma_m, d.azimuth_sigma_rad, d.range_rate_sigma_mps,
+                                    classification, d.width_m))
     if len(kinds) > 1:
         raise MessageError("DetectionArray", "detections", "mixes sensor kinds")
     kind = kinds.pop() if kinds else SensorKind.RADAR
     return DetectionFrame(from_time(msg.header.stamp), msg.sensor_id, kind, tuple(detections))
 
 
+def sonar_range_to_msg(frame: DetectionFrame, sensor: Sensor) -> Range:
+    """A sonar's frame as sensor_msgs/Range in the sensor's own frame; +inf when nothing echoed (REP-117)."""
+    echo = frame.detections[0].range_m if frame.detections else math.inf
+    return Range(header=header(frame.t_s, f"sonar_{sensor.sensor_id}"), radiation_type=Range.ULTRASOUND,
+                 field_of_view=2.0 * sensor.half_fov_rad, min_range=sensor.spec.min_range_m,
+                 max_range=sensor.spec.max_range_m, range=echo, variance=sensor.spec.range_sigma_m ** 2)
+
+
 def tracks_to_msg(t_s: float, tracks: tuple[Track, ...]) -> TrackedObjectArray:
     objects = []
     for t in tracks:
         objects.append(TrackedObject(
-            id=t.track_id, classification=DetectionMsg.CLASS_CAR,
+            id=t.track_id, classification=int(t.classification),
             position=Point(x=t.x_m, y=t.y_m, z=0.0), velocity=Vector3(x=t.vx_mps, y=t.vy_mps, z=0.0),
             yaw_rad=math.atan2(t.vy_mps, t.vx_mps), length_m=float(t.length_m), width_m=float(t.width_m),
             existence_probability=float(t.existence), position_sigma_m=float(t.position_sigma_m),
@@ -302,7 +432,8 @@ def tracks_from_msg(msg: TrackedObjectArray) -> tuple[Track, ...]:
         tracks.append(Track(o.id, o.position.x, o.position.y, o.velocity.x, o.velocity.y, o.length_m, o.width_m,
                             o.existence_probability, o.position_sigma_m,
                             o.relative_lane if o.lane_known else None, o.lanelet_id,
-                            o.longitudinal_gap_m, o.relative_speed_mps))
+                            o.longitudinal_gap_m, o.relative_speed_mps,
+                            _enum(ObjectClass, o.classification, "TrackedObjectArray", f"objects[{i}].classification")))
     return tuple(tracks)
 
 
@@ -351,6 +482,34 @@ def proposals_to_msg(t_s: float, proposals: tuple[Proposal, ...]) -> ProposalArr
 
 def proposals_from_msg(msg: ProposalArray) -> tuple[Proposal, ...]:
     return tuple(proposal_from_msg(p) for p in msg.proposals)
+
+
+_ROUTE_KINDS = {"branch": RouteEventMsg.KIND_BRANCH, "exit": RouteEventMsg.KIND_EXIT,
+                "lane_drop": RouteEventMsg.KIND_LANE_DROP, "speed_limit": RouteEventMsg.KIND_SPEED_LIMIT,
+                "route_drive_end": RouteEventMsg.KIND_ROUTE_DRIVE_END, "toll_plaza": RouteEventMsg.KIND_TOLL_PLAZA,
+                "destination": RouteEventMsg.KIND_DESTINATION}
+_ROUTE_KIND_NAMES = {value: name for name, value in _ROUTE_KINDS.items()}
+
+
+def route_to_msg(t_s: float, route: RouteStatus | None) -> RouteMsg:
+    """No route: length 0 and no events."""
+    if route is None:
+        return RouteMsg(header=header(t_s, MAP_FRAME))
+    return RouteMsg(header=header(t_s, MAP_FRAME), length_m=route.length_m, travelled_m=route.travelled_m,
+                    events=[RouteEventMsg(kind=_ROUTE_KINDS[n.kind], distance_m=n.distance_m, name=n.name,
+                                          value=n.value, lane_change=n.lane_change) for n in route.ahead])
+
+
+def route_from_msg(msg: RouteMsg) -> RouteStatus | None:
+    if msg.length_m == 0.0 and not msg.events:
+        return None
+    ahead = []
+    for i, e in enumerate(msg.events):
+        if e.kind not in _ROUTE_KIND_NAMES:
+            raise MessageError("Route", f"events[{i}].kind", f"unknown value {e.kind}")
+        _finite("Route", **{f"events[{i}].distance_m": e.distance_m})
+        ahead.append(RouteNotice(_ROUTE_KIND_NAMES[e.kind], e.distance_m, e.name, e.value, e.lane_change))
+    return RouteStatus(msg.length_m, msg.travelled_m, tuple(ahead))
 
 
 def hmi_to_msg(state: HmiState) -> HmiStateMsg:

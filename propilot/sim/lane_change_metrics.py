@@ -1,9 +1,8 @@
 """Lane changes seen from ground truth: timings and the UN R79 critical distance.
 
 In, each step: the time, the turn signal the stack commands, the ego's lane index and
-lateral position across the carriageway (continuous across lane lines), its station and
-speed, and the other vehicles' lanes, stations and speeds. Out: per lane change the
-indicator-to-lateral-movement time, the duration of the lateral movement, and, when the
+offset from that lane's centre, its station and speed, and the other vehicles' lanes,
+stations and speeds. Out: per lane change the indicator-to-lateral-movement time, the duration of the lateral movement, and, when the
 ego crosses the marking, the smallest margin to S_crit (UN R79 5.6.4.8.3) of any vehicle
 behind in the lane entered (negative = violated).
 """
@@ -19,6 +18,7 @@ from propilot.core.types import TurnSignal
 
 MOVE_THRESHOLD_M = 0.1  # lateral displacement that counts as movement
 REAR_RANGE_M = 80.0
+LINE_NEAR_M = 1.0  # |offset from the lane centre| above this: at the lane line
 
 
 @dataclass(slots=True)
@@ -38,11 +38,24 @@ class LaneChangeMetrics:
     critical_margin_m: float = math.inf
     _signal: TurnSignal = TurnSignal.OFF
     _lane: int | None = None
+    _offset: float = 0.0
+    _renumbered: int = 0  # lane-index shift from lanes added or dropped on the left
 
-    def observe(self, t_s: float, signal: TurnSignal, lane_index: int | None, lateral_y_m: float,
+    def observe(self, t_s: float, signal: TurnSignal, lane_index: int | None, lateral_offset_m: float,
                 ego_station_m: float, ego_speed_mps: float, ego_length_m: float,
                 others: Callable[[], list[tuple[int, float, float, float]]]) -> None:
         """others(): (lane index, station of the centre, speed, length) of each vehicle, asked at crossings."""
+        if lane_index is not None and self._lane is not None and lane_index != self._lane:
+            # A real crossing happens at the lane line; a new lane appearing on the left renumbers lanes
+            # while the car stays near its lane's centre.
+            if abs(lateral_offset_m) > LINE_NEAR_M and abs(self._offset) > LINE_NEAR_M:
+                self.crossings += 1
+                self._check_r79(lane_index, ego_station_m, ego_speed_mps, ego_length_m, others())
+            else:
+                self._renumbered += lane_index - self._lane
+        if lane_index is not None:
+            self._lane, self._offset = lane_index, lateral_offset_m
+        lateral_y_m = -((self._lane or 0) - self._renumbered) * self.lane_width_m + self._offset
         if signal != TurnSignal.OFF and self._signal == TurnSignal.OFF:
             self.changes.append(_Change(t_s, lateral_y_m))
         self._signal = signal
@@ -54,11 +67,6 @@ class LaneChangeMetrics:
             if c.lateral_start_s is not None and c.lateral_end_s is None and \
                     abs(moved - self.lane_width_m) < MOVE_THRESHOLD_M:
                 c.lateral_end_s = t_s
-        if lane_index is not None and self._lane is not None and lane_index != self._lane:
-            self.crossings += 1
-            self._check_r79(lane_index, ego_station_m, ego_speed_mps, ego_length_m, others())
-        if lane_index is not None:
-            self._lane = lane_index
 
     def _check_r79(self, lane_index: int, ego_station_m: float, ego_speed_mps: float, ego_length_m: float,
                    others: list[tuple[int, float, float, float]]) -> None:

@@ -105,8 +105,7 @@ class ScenarioMetrics:
         self._observe_others(t_s, ego, centre, others)
         if located is not None:
             lane_index = self.hdmap.lane_index(located[0])[0]
-            self.lane_changes.observe(t_s, command.turn_signal, lane_index,
-                                      -lane_index * LANE_WIDTH_M + located[2], self._station_of(located),
+            self.lane_changes.observe(t_s, command.turn_signal, lane_index, located[2], self._station_of(located),
                                       ego.speed_mps, LENGTH_M, lambda: self._others_on_lanes(others))
         if self._last_state is None or hmi.pilot_state != self._last_state.pilot_state:
             self.events.add(t_s, "pilot_state", f"{hmi.pilot_state.name}: {hmi.message}".rstrip(": "))
@@ -138,14 +137,14 @@ class ScenarioMetrics:
     def _observe_proposals(self, t_s: float, hmi: HmiState) -> None:
         for p in hmi.proposals:
             record = self.proposals.get(p.uuid)
-            if record is None:
+            if record is None:  # times are when the display first showed it, the same in every mode
                 record = self.proposals[p.uuid] = {
-                    "kind": p.kind.name, "state": p.state.name, "reason": p.reason, "created_s": round(p.created_s, 3),
+                    "kind": p.kind.name, "state": p.state.name, "reason": p.reason, "shown_s": round(t_s, 3),
                     "approval_latency_s": None}
                 self.events.add(t_s, "proposal", f"{p.kind.name} {p.state.name}: {p.reason}")
             elif record["state"] != p.state.name:
                 if p.state == ProposalState.EXECUTING and p.kind.name != "DRIVER_REQUESTED":
-                    record["approval_latency_s"] = round(t_s - p.created_s, 3)
+                    record["approval_latency_s"] = round(t_s - record["shown_s"], 3)
                 record.update(state=p.state.name, reason=p.reason)
                 self.events.add(t_s, "proposal", f"{p.kind.name} {p.state.name}: {p.reason}")
 

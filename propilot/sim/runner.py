@@ -12,31 +12,38 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
 
+from propilot.core.fusion.rig import load_rig
 from propilot.core.map.hdmap import load_map
 from propilot.core.types import (
+    CameraImage,
     CommandMode,
     DetectionFrame,
     DriverInput,
     DriverMonitorReading,
+    EgoEstimate,
     EventLog,
     GnssFix,
     HmiState,
+    ImuSample,
+    LanePosition,
+    Track,
     VehicleCommand,
     VehicleStatus,
 )
-from propilot.core.vehicle import FRONT_RADAR_ID, FRONT_RADAR_MOUNT
 from propilot.sim.driver import VirtualDriver
-from propilot.sim.gnss import GnssReceiver, GnssSettings
+from propilot.sim.ego_sensors import EgoSensors, camera_calibration
+from propilot.sim.fusion_metrics import FusionMetrics
+from propilot.sim.localization_metrics import LocalizationMetrics
 from propilot.sim.metrics import ScenarioMetrics, evaluate
 from propilot.sim.scenario import Scenario
-from propilot.sim.sensors import RadarModel, RadarSettings
+from propilot.sim.sensors import SensorSuite
 from propilot.sim.world import World
 
 MODES = ("lockstep", "ros")
@@ -49,9 +56,14 @@ class StepInputs:
     detections: list[DetectionFrame]
     driver_inputs: list[DriverInput]
     monitor: DriverMonitorReading
+    imu: list[ImuSample] = field(default_factory=list)
+    images: list[CameraImage] = field(default_factory=list)
 
 
 class StackBackend(Protocol):
+    tracks: tuple[Track, ...]  # the fused objects of the last step
+    localization: tuple[EgoEstimate | None, LanePosition]  # the stack's estimate of the last step
+
     def step(self, inputs: StepInputs) -> tuple[HmiState, VehicleCommand]: ...
 
     def close(self) -> None: ...
@@ -62,6 +74,9 @@ def node_settings(scenario: Scenario) -> dict[str, Any]:
     settings = {node: dict(groups or {}) for node, groups in scenario.settings.items()}
     hmi = settings.setdefault("hmi", {})
     hmi["hmi"] = {"initial_set_speed_mps": scenario.driver.set_speed_mps, **(hmi.get("hmi") or {})}
+    if scenario.destination:
+        behaviour = settings.setdefault("behaviour", {})
+        behaviour["planner"] = {"destination": scenario.destination, **(behaviour.get("planner") or {})}
     return settings
 
 
@@ -73,38 +88,44 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
     events = EventLog()
     metrics = ScenarioMetrics(scenario, hdmap, events)
     seeds = np.random.SeedSequence(scenario.seed).spawn(2)
-    gnss = GnssReceiver(GnssSettings(), hdmap, np.random.default_rng(seeds[0]))
-    radar = RadarModel(FRONT_RADAR_ID, RadarSettings(mount_x_m=FRONT_RADAR_MOUNT.x_m, mount_y_m=FRONT_RADAR_MOUNT.y_m,
-                                                    mount_yaw_rad=FRONT_RADAR_MOUNT.yaw_rad),
-                       np.random.default_rng(seeds[1]))
+    ego_sensors = EgoSensors(scenario, hdmap, camera_calibration(scenario), seeds[0])
+    localization = LocalizationMetrics(hdmap, events)
+    sensors = SensorSuite(scenario.rig or load_rig(scenario.rig_path), seeds[1])
+    fusion = FusionMetrics(hdmap)
     driver = VirtualDriver(scenario.driver, hdmap)
     steps = int(round(scenario.duration_s / scenario.step_s))
     wall_start = time.perf_counter()
     world = World(scenario, hdmap)
+    shown: HmiState | None = None  # what the display showed last cycle, for the driver
     try:
         for k in tqdm(range(steps), desc=scenario.name, unit="step", disable=not progress, leave=False):
             t_s = k * scenario.step_s
             ego, others = world.ego, world.others()
-            status = VehicleStatus(t_s, ego.speed_mps, ego.accel_mps2, ego.yaw_rate_rps,
-                                   brake_pedal=driver.brake_pedal(t_s),
-                                   hands_on_wheel=scenario.driver.hands_on_wheel)
-            fixes = [] if scenario.active_faults(t_s, "gnss_outage") else gnss.measure(t_s, ego.x_m, ego.y_m)
-            frames = ([] if scenario.active_faults(t_s, "sensor_dropout", radar.sensor_id)
-                      else [radar.measure(t_s, ego.pose, ego.speed_mps, others)])
-            inputs = StepInputs(status, fixes, frames, driver.inputs(t_s), driver.monitor(t_s))
+            driver_inputs = driver.inputs(t_s, shown)  # first: answers to the display decide hands and pedals
+            monitor = driver.monitor(t_s)
+            sensed = ego_sensors.sense(t_s, ego, others)
+            status = VehicleStatus(t_s, sensed.wheel_speed_mps, ego.accel_mps2, ego.yaw_rate_rps,
+                                   brake_pedal=driver.brake_pedal(t_s), hands_on_wheel=monitor.hands_on_wheel)
+            frames = sensors.step(t_s, ego.pose, ego.speed_mps, ego.yaw_rate_rps, others,
+                                  dropped=scenario.faulty_sensors(t_s, "sensor_dropout"),
+                                  blinded=scenario.faulty_sensors(t_s, "camera_blinded"))
+            inputs = StepInputs(status, sensed.gnss, frames, driver_inputs, monitor, sensed.imu, sensed.images)
             hmi, command = backend.step(inputs)
+            localization.observe(t_s, ego.pose, sensed.gnss_state, *backend.localization)
+            shown = hmi
             metrics.observe(t_s, ego, world.ego_centre(), others, hmi, command)
+            fusion.observe(t_s, ego.pose, others, sensors.seen_ids, backend.tracks)
             if command.limited:
                 events.add(t_s, "supervisor_limit", command.limited_reason)
             if command.mode == CommandMode.MANUAL:
-                world.advance(*driver.manual_control(ego))
+                world.advance(*driver.manual_control(t_s, ego, world.ego_centre(), others))
             else:
                 world.advance(command.accel_mps2, command.curvature_1pm)
     finally:
         world.close()
         backend.close()
     return _write_result(scenario, out_dir, mode, steps * scenario.step_s, time.perf_counter() - wall_start,
-                         metrics, events)
+                         metrics, events, {**fusion.values(), **localization.values()})
 
 
 def _make_backend(scenario: Scenario, out_dir: Path, mode: str, hdmap) -> StackBackend:
@@ -124,8 +145,8 @@ def _json_number(value: float) -> float | None:
 
 
 def _write_result(scenario: Scenario, out_dir: Path, mode: str, sim_time_s: float, wall_time_s: float,
-                  metrics: ScenarioMetrics, events: EventLog) -> dict[str, Any]:
-    values = metrics.values()
+                  metrics: ScenarioMetrics, events: EventLog, fusion: dict[str, float]) -> dict[str, Any]:
+    values = {**metrics.values(), **fusion}
     expectations = evaluate(scenario.expectations, values)
     result = {
         "scenario": scenario.name,
@@ -135,11 +156,13 @@ def _write_result(scenario: Scenario, out_dir: Path, mode: str, sim_time_s: floa
         "passed": all(e.passed for e in expectations),
         "sim_time_s": round(sim_time_s, 6),
         "wall_time_s": round(wall_time_s, 3),
-        "metrics": {k: _json_number(v) for k, v in values.items()},
+        "metrics": {**{k: _json_number(v) for k, v in values.items()},
+                    "proposals": list(metrics.proposals.values())},
         "expectations": [replace(e, value=_json_number(e.value)).as_dict() for e in expectations],
         "events": [{"t_s": round(e.t_s, 3), "kind": e.kind, "detail": e.detail} for e in _merge(events)],
     }
     (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    metrics.write_series(out_dir / "series.csv")
     return result
 
 

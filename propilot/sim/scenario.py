@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
+from propilot.core.fusion.rig import Rig, load_rig
 from propilot.core.settings import ConfigError
+from propilot.core.types import SensorKind
 
 METRIC_NAMES = (
     "collisions", "min_ttc_s", "min_time_headway_s", "route_completion", "engaged_share",
@@ -23,6 +25,8 @@ METRIC_NAMES = (
     "supervisor_limited_share", "lane_changes", "critical_distance_margin_m", "indicator_to_lateral_s",
     "lateral_duration_s", "proposals_made", "proposals_accepted", "proposals_expired", "proposals_rejected",
     "proposals_aborted", "refused_requests", "max_warning_level", "minimal_risk_s", "hazard_lights_s",
+    "fusion_gospa_m", "fusion_false_tracks", "fusion_missed_tracks", "rear_tracking_range_m",
+    "max_lateral_error_m", "lane_correct_share", "lane_level_share",
 )
 PROPOSAL_RESPONSES = ("approve", "reject", "ignore")
 
@@ -77,7 +81,9 @@ class DriverScript:
 
 
 # Fault kinds a scenario may inject; `target` names a sensor where the kind needs one.
-FAULT_KINDS = ("gnss_outage", "sensor_dropout")
+FAULT_KINDS = ("gnss_outage", "sensor_dropout", "camera_blinded", "rtk_float", "gnss_standalone", "gnss_multipath")
+SENSOR_FAULTS = {"sensor_dropout": None, "camera_blinded": SensorKind.CAMERA}  # kind -> the target's kind (any)
+DEFAULT_RIG_PATH = Path(__file__).resolve().parents[2] / "sim" / "rigs" / "default.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,13 @@ class Scenario:
     expectations: tuple[Expectation, ...]
     settings: dict[str, Any]  # node parameter overrides, {node: {group: {name: value}}}
     faults: tuple[Fault, ...] = ()
+    destination: str = ""  # the navigation destination given to the stack (named point, lanelet id, 'lat,lon')
+    rig_path: Path = DEFAULT_RIG_PATH  # the car's sensor rig
+    rig: Rig | None = None  # loaded from rig_path by load_scenario
+
+    def faulty_sensors(self, t_s: float, kind: str) -> frozenset[str]:
+        """Ids of the sensors a fault of this kind hits at t_s."""
+        return frozenset(f.target for f in self.faults if f.kind == kind and f.active(t_s))
 
     def active_faults(self, t_s: float, kind: str, target: str = "") -> bool:
         """Whether a fault of this kind (and target, if given) is active at t_s."""
@@ -186,7 +199,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except yaml.YAMLError as exc:
         raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
     top = _Fields(origin, data, "", ("purpose", "map", "seed", "duration_s", "step_s", "ego", "route", "driver",
-                                     "traffic", "expectations", "settings", "faults"))
+                                     "traffic", "expectations", "settings", "faults", "rig"))
     map_path = (path.parent / top.text("map")).resolve()
     if not map_path.is_file():
         raise ConfigError(origin, "map", f"no such file: {map_path}")
@@ -194,8 +207,9 @@ def load_scenario(path: str | Path) -> Scenario:
     ego_f = top.sub("ego", ("lane", "station_m", "speed_mps"))
     ego = EgoStart(ego_f.integer("lane"), ego_f.number("station_m", minimum=0.0),
                    ego_f.number("speed_mps", minimum=0.0, maximum=60.0))
-    route_f = top.sub("route", ("destination_station_m",))
+    route_f = top.sub("route", ("destination_station_m", "destination"))
     destination = route_f.number("destination_station_m", minimum=0.0)
+    navigation = route_f.text("destination") if "destination" in route_f.data else ""
     if destination <= ego.station_m:
         raise ConfigError(origin, "route.destination_station_m", "must lie ahead of ego.station_m")
 
@@ -207,12 +221,15 @@ def load_scenario(path: str | Path) -> Scenario:
     settings = top.data.get("settings", {}) or {}
     if not isinstance(settings, dict):
         raise ConfigError(origin, "settings", "expected a mapping {node: {group: {name: value}}}")
+    rig_path = (path.parent / top.text("rig")).resolve() if "rig" in top.data else DEFAULT_RIG_PATH
+    rig = load_rig(rig_path)
     return Scenario(
         name=path.stem, path=path, purpose=top.text("purpose"), map_path=map_path,
         seed=top.integer("seed", 0), duration_s=top.number("duration_s", minimum=0.1, maximum=3600.0),
         step_s=top.number("step_s", 0.05, minimum=0.01, maximum=0.1), ego=ego, destination_station_m=destination,
         driver=driver, vehicles=vehicles, random_traffic=random_traffic, expectations=expectations,
-        settings=settings, faults=_faults(top.data.get("faults", []), origin),
+        settings=settings, faults=_faults(top.data.get("faults", []), origin, rig),
+        rig_path=rig_path, rig=rig, destination=navigation,
     )
 
 
@@ -305,7 +322,7 @@ def _traffic(fields: _Fields | None, origin: str) -> tuple[tuple[ScriptedVehicle
     return tuple(vehicles), random_traffic
 
 
-def _faults(raw: Any, origin: str) -> tuple[Fault, ...]:
+def _faults(raw: Any, origin: str, rig: Rig) -> tuple[Fault, ...]:
     if not isinstance(raw, list):
         raise ConfigError(origin, "faults", "expected a list of {kind, start_s, end_s, target}")
     faults = []
@@ -318,8 +335,13 @@ def _faults(raw: Any, origin: str) -> tuple[Fault, ...]:
         if end <= start:
             raise ConfigError(origin, f"faults[{i}].end_s", "must be after start_s")
         target = f.text("target") if "target" in f.data else ""
-        if kind == "sensor_dropout" and not target:
-            raise ConfigError(origin, f"faults[{i}].target", "sensor_dropout needs the sensor id")
+        if kind in SENSOR_FAULTS:
+            wanted = SENSOR_FAULTS[kind]
+            ids = rig.ids(wanted)
+            if target not in ids:
+                what = f"a {wanted.name.lower()}" if wanted is not None else "a sensor"
+                raise ConfigError(origin, f"faults[{i}].target", f"{kind} needs {what} of the rig {rig.name!r} "
+                                  f"({', '.join(ids)}), got {target!r}")
         faults.append(Fault(kind, start, end, target))
     return tuple(faults)
 

@@ -40,7 +40,8 @@ class LanePoint:
 class MainLine:
     """The SUMO edges of the main carriageway in order, with a station along them."""
 
-    def __init__(self, net: sumolib.net.Net):
+    def __init__(self, net: sumolib.net.Net, lefthand: bool = False):
+        self.lefthand = lefthand  # SUMO numbers lanes from the outer (slow) side: the right, or the left here
         starts = [e for e in net.getEdges() if not e.getIncoming() and e.getLaneNumber() > 1]
         if not starts:
             raise ValueError("the SUMO network has no multi-lane edge without predecessors (main line start)")
@@ -73,7 +74,7 @@ class MainLine:
             raise ValueError(f"lane {lane_from_left} does not exist at station {station_m:.0f} m "
                              f"({lane_count} lanes)")
         position = min(max(station_m - self.starts_m[index], 0.0), edge.getLength())
-        sumo_lane = lane_count - 1 - lane_from_left
+        sumo_lane = lane_from_left if self.lefthand else lane_count - 1 - lane_from_left
         shape = edge.getLanes()[sumo_lane].getShape()
         x, y = sumolib.geomhelper.positionAtShapeOffset(shape, position)
         yaw = sumolib.geomhelper.rotationAtShapeOffset(shape, position)  # sumolib: radians, ENU
@@ -92,7 +93,7 @@ class World:
         self.dt = scenario.step_s
         self.t_s = 0.0
         net = sumolib.net.readNet(str(hdmap.sumo_net_path))
-        self.main_line = MainLine(net)
+        self.main_line = MainLine(net, lefthand=hdmap.traffic_side == "left")
         libsumo.start([
             "sumo", "-n", str(hdmap.sumo_net_path), "--step-length", str(self.dt), "--seed", str(scenario.seed),
             "--no-step-log", "true", "--no-warnings", "true", "--collision.action", "none",
@@ -185,7 +186,8 @@ class World:
             if vehicle_id not in libsumo.vehicle.getIDList():
                 continue
             if action.lane_change:
-                lane = libsumo.vehicle.getLaneIndex(vehicle_id) + action.lane_change  # SUMO: 0 = rightmost
+                towards_left = -action.lane_change if self.main_line.lefthand else action.lane_change
+                lane = libsumo.vehicle.getLaneIndex(vehicle_id) + towards_left
                 libsumo.vehicle.changeLane(vehicle_id, lane, LANE_CHANGE_DURATION_S)
             if action.speed_mps is not None:
                 if action.decel_mps2 is not None:

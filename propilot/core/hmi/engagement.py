@@ -31,6 +31,7 @@ from propilot.core.types import (
     Proposal,
     ProposalKind,
     ProposalState,
+    RouteStatus,
     WarningLevel,
 )
 
@@ -75,6 +76,9 @@ class HmiSettings:
     takeover_timeout_s: float = setting(10.0, unit="s",
                                         description="take-over request unanswered -> risk-mitigation stop",
                                         minimum=2.0, maximum=10.0, source="UN R171: risk mitigation <= 10 s")
+    exit_notice_m: float = setting(1000.0, unit="m", description="the exit is announced this far ahead",
+                                   minimum=100.0, maximum=5000.0,
+                                   source="Japanese expressway exit advance signs at 2 km, 1 km and 500 m")
     lockout_after_alerts: int = setting(2, description="direct-control alerts in a run cycle before lock-out",
                                         minimum=1, maximum=10,
                                         source="UN R171: repeated unavailability locks out; openpilot alike")
@@ -101,13 +105,15 @@ class PilotHmi:
         self._alerted_this_episode = False
         self.locked_out = False
         self._seen_proposals: set[str] = set()
+        self._announced_exits: set[str] = set()
 
     @property
     def time_gap_s(self) -> float:
         return self._gaps[self._gap_index]
 
     def update(self, t_s: float, inputs: list[DriverInput], monitor: DriverMonitorReading, lane: LanePosition,
-               speed_mps: float, brake_pedal: float, proposals: tuple[Proposal, ...] = ()) -> HmiState:
+               speed_mps: float, brake_pedal: float, proposals: tuple[Proposal, ...] = (),
+               route: RouteStatus | None = None) -> HmiState:
         s = self.settings
         events = {i.event for i in inputs}
         self._apply_settings_inputs(events)
@@ -115,7 +121,8 @@ class PilotHmi:
         eyes_off_s = 0.0 if self._eyes_off_since is None else t_s - self._eyes_off_since
         # Staying engaged needs the lane and the monitor; being offered also needs motorway speed
         # (route driving follows a lead down to standstill once it runs).
-        conditions_ok = lane.matched and lane.lane_level and monitor.available
+        route_end = self._route_end(route)
+        conditions_ok = lane.matched and lane.lane_level and monitor.available and route_end is None
         offer_ok = conditions_ok and s.min_speed_mps <= speed_mps
         driver_takes_over = bool(events & {DriverEvent.CANCEL, DriverEvent.MAIN_SWITCH}) or brake_pedal > BRAKE_OVERRIDE
         message, sound = "", ""
@@ -125,7 +132,8 @@ class PilotHmi:
                 message, sound = self._hand_over("Route driving off")
             elif not conditions_ok:
                 self._enter_takeover(t_s, driver_caused=False)
-                message, sound = f"Take over: {_unavailable_reason(lane, monitor, speed_mps, s)}", "takeover"
+                reason = route_end or _unavailable_reason(lane, monitor, speed_mps, s)
+                message, sound = f"Take over: {reason}", "takeover"
             elif eyes_off_s >= self._direct_control_at():
                 self._enter_takeover(t_s, driver_caused=True)
                 message, sound = "Take over now", "takeover"
@@ -164,6 +172,8 @@ class PilotHmi:
         elif warning == WarningLevel.ACOUSTIC and not sound:
             message, sound = "Eyes on the road", "warning"
         approved, rejected, request, note, chime = self._driver_actions(inputs, monitor, proposals)
+        if not note and self.state.engaged:
+            note, chime = self._exit_notice(route)
         return HmiState(
             t_s, self.state, message or note, sound or chime, warning, self.set_speed_mps, self.time_gap_s,
             proposals=proposals, approved_proposal_uuid=approved, rejected_proposal_uuid=rejected,
@@ -226,6 +236,23 @@ class PilotHmi:
         self._alerts += 1
         self._alerted_this_episode = False
         self.locked_out = self._alerts >= self.settings.lockout_after_alerts
+
+    @staticmethod
+    def _route_end(route: RouteStatus | None) -> str | None:
+        """Why route driving must end here, or None."""
+        end = route.next_of("route_drive_end") if route is not None else None
+        if end is None or end.distance_m > 0.0:
+            return None
+        return end.name or "route driving ends here"
+
+    def _exit_notice(self, route: RouteStatus | None) -> tuple[str, str]:
+        exit_ahead = route.next_of("exit") if route is not None else None
+        if exit_ahead is None or exit_ahead.distance_m > self.settings.exit_notice_m:
+            return "", ""
+        if exit_ahead.name in self._announced_exits:
+            return "", ""
+        self._announced_exits.add(exit_ahead.name)
+        return f"{exit_ahead.name or 'Exit'} in {exit_ahead.distance_m:.0f} m: route driving ends there", "notice"
 
     def _apply_settings_inputs(self, events: set[DriverEvent]) -> None:
         s = self.settings

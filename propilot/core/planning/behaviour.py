@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from propilot.core.map.hdmap import HDMap
+from propilot.core.map.route import Route, RouteError
 from propilot.core.planning.lane_change import LaneChange, LaneChangeSettings, Phase
 from propilot.core.planning.proposals import ProposalBook
 from propilot.core.planning.safety import SafetySettings, SafetyVerdict, check_lane_change
@@ -40,6 +41,8 @@ from propilot.core.types import (
     Plan,
     ProposalKind,
     ProposalState,
+    RouteNotice,
+    RouteStatus,
     Track,
     TurnSignal,
 )
@@ -74,6 +77,19 @@ class PlannerSettings:
         source="UN R171: enough time to confirm; openpilot: 10 s lane-change timeout")
     proposal_cooldown_s: float = setting(15.0, unit="s", description="quiet time after a proposal ends unused",
                                          minimum=0.0)
+    destination: str = setting("", description="navigation destination: a named point of the map, a lanelet id "
+                                               "or 'lat,lon'; empty: no route, in-lane and overtakes only")
+    route_fallback: str = setting("handover", description="when a required lane change was not made in time: "
+                                                          "'reroute' (new route from here) or 'handover'")
+    route_horizon_m: float = setting(3000.0, unit="m", description="route events reported this far ahead",
+                                     minimum=100.0)
+    route_quiet_m: float = setting(
+        2000.0, unit="m", description="no overtake proposals this close to a required lane change", minimum=0.0)
+
+    def check(self) -> tuple[str, str] | None:
+        if self.route_fallback not in ("handover", "reroute"):
+            return "route_fallback", f"must be 'handover' or 'reroute', not {self.route_fallback!r}"
+        return None
 
 
 class BehaviourPlanner:
@@ -91,30 +107,34 @@ class BehaviourPlanner:
         self._slow_lead_since: float | None = None
         self._quiet_until = -math.inf
         self._overtaken = False  # an overtake succeeded and the return is still to come
+        self.route: Route | None = None
+        self._route_failed = ""  # why no route could be planned, or why route driving must end
 
     # --- the cycle --------------------------------------------------------------------------------
 
     def plan(self, ego: EgoEstimate | None, lane: LanePosition, tracks: tuple[Track, ...], hmi: HmiState) -> Plan:
         t = hmi.t_s
         self.book.begin_cycle()
+        route = self._route_status(ego, lane) if ego is not None and lane.matched else None
         engaged = hmi.pilot_state.engaged or hmi.pilot_state == PilotState.TAKEOVER_REQUEST
         if ego is None or not lane.matched or not (engaged or hmi.pilot_state == PilotState.MINIMAL_RISK):
             self._stop_lane_change(ProposalState.ABORTED, "route driving is off")
             if ego is None or not lane.matched:
                 return Plan(t_s=t, active=False, proposals=self.book.snapshot())
-            return self._in_lane_plan(ego, lane, tracks, hmi, active=False)
+            return self._in_lane_plan(ego, lane, tracks, hmi, route, active=False)
         if hmi.pilot_state == PilotState.MINIMAL_RISK:
             self._stop_lane_change(ProposalState.ABORTED, "minimal-risk stop")
-            return self._in_lane_plan(ego, lane, tracks, hmi, active=True, mode=CommandMode.MINIMAL_RISK)
+            return self._in_lane_plan(ego, lane, tracks, hmi, route, active=True, mode=CommandMode.MINIMAL_RISK)
 
         self._handle_proposals(t, ego, lane, tracks, hmi)
         if hmi.lane_change_request and self._change is None:
             self._driver_request(t, ego, lane, tracks, hmi.lane_change_request)
         if self._change is not None:
             self._advance_lane_change(t, ego, lane, tracks)
-        elif self.book.open_proposal() is None and t >= self._quiet_until:
+        elif not self._route_manoeuvre(t, ego, lane, tracks, hmi) and self.book.open_proposal() is None \
+                and t >= self._quiet_until:
             self._look_for_manoeuvre(t, ego, lane, tracks, hmi)
-        return self._in_lane_plan(ego, lane, tracks, hmi, active=True)
+        return self._in_lane_plan(ego, lane, tracks, hmi, route, active=True)
 
     # --- proposals --------------------------------------------------------------------------------
 
@@ -163,11 +183,12 @@ class BehaviourPlanner:
                                   "overtaking done: back to the travel lane")
 
     def _propose_if_safe(self, t: float, ego: EgoEstimate, lane: LanePosition, tracks: tuple[Track, ...],
-                         hmi: HmiState, kind: ProposalKind, direction: int, reason: str) -> None:
+                         hmi: HmiState, kind: ProposalKind, direction: int, reason: str,
+                         last_point_m: float = math.inf) -> None:
         verdict = self._verdict(lane, tracks, ego, direction, monitor_ok=hmi.eyes_on_road)
         if verdict.safe:
             target = self._neighbour(lane.lanelet_id, direction) or 0
-            self.book.propose(t, kind, direction, target, reason, verdict.critical_margin_m)
+            self.book.propose(t, kind, direction, target, reason, verdict.critical_margin_m, last_point_m=last_point_m)
 
     def _return_is_clear(self, tracks: tuple[Track, ...], ego: EgoEstimate, hmi: HmiState) -> bool:
         """Nobody in the travel lane we would have to overtake again, nobody just behind us there."""
@@ -180,6 +201,94 @@ class BehaviourPlanner:
             if -s.return_clear_gap_m < track.gap_m < s.overtake_lead_gap_m and (slower or track.gap_m < 0):
                 return False
         return True
+
+    # --- navigation route -------------------------------------------------------------------------
+
+    def _route_status(self, ego: EgoEstimate, lane: LanePosition) -> RouteStatus | None:
+        """Plan the route once (from here to the destination) and say where on it the ego is."""
+        if not self.settings.destination:
+            return None
+        if self.route is None and not self._route_failed:
+            self.route = self._plan_route(ego)
+        if self.route is None:
+            return RouteStatus(0.0, 0.0, (RouteNotice("route_drive_end", 0.0, self._route_failed),))
+        here = self.route.distance_of(self.hdmap, lane.lanelet_id, lane.arc_length_m)
+        if here is None or self._route_failed:
+            reason = self._route_failed or "off the route"
+            return RouteStatus(self.route.length_m, 0.0, (RouteNotice("route_drive_end", 0.0, reason),))
+        required = self._lane_changes_needed(lane, here)
+        ended = any(e.kind == "route_drive_end" and here >= e.distance_m - 1.0 for e in self.route.events)
+        end = (RouteNotice("route_drive_end", 0.0, "route driving ends here"),) if ended else ()
+        ahead = end + tuple(
+            RouteNotice(e.kind, e.distance_m - here, e.name, e.value if e.value is not None else math.nan,
+                        required if e.kind in ("exit", "branch", "lane_drop") else 0)
+            for e in self.route.events if -1.0 <= e.distance_m - here <= self.settings.route_horizon_m)
+        return RouteStatus(self.route.length_m, here, ahead)
+
+    def _plan_route(self, ego: EgoEstimate) -> Route | None:
+        destination: str | int = self.settings.destination
+        if destination.isdigit():
+            destination = int(destination)
+        try:
+            return self.hdmap.route(self.hdmap.unproject(ego.pose.x_m, ego.pose.y_m), destination)
+        except RouteError as exc:
+            self._route_failed = f"no route: {exc}"
+            return None
+
+    def _next_route_change(self, lane: LanePosition, here: float):
+        """The first lane change of the route not yet made, or None."""
+        for change in self.route.lane_changes:
+            if change.latest_m > here and lane.lane_index == self.hdmap.lane_index(change.from_lanelet_id)[0]:
+                return change
+        return None
+
+    def _lane_changes_needed(self, lane: LanePosition, here: float) -> int:
+        changes = [c for c in self.route.lane_changes if c.latest_m > here]
+        if not changes:
+            return 0
+        return lane.lane_index - self.hdmap.lane_index(changes[-1].to_lanelet_id)[0]  # + means to the left
+
+    def _route_takes_ramp(self) -> bool:
+        return self.route is not None and any(self.hdmap.is_ramp(i) for i in self.route.lanelet_ids)
+
+    def _route_manoeuvre(self, t: float, ego: EgoEstimate, lane: LanePosition, tracks: tuple[Track, ...],
+                         hmi: HmiState) -> bool:
+        """Propose the next lane change the route needs inside its window; True while one is due."""
+        if self.route is None or self._route_failed:
+            return False
+        here = self.route.distance_of(self.hdmap, lane.lanelet_id, lane.arc_length_m)
+        if here is None:
+            return False
+        change = self._next_route_change(lane, here)
+        if change is None:  # in the right lane already: stay there when the exit or branch is near
+            return any(e.kind in ("exit", "branch") and 0.0 <= e.distance_m - here <= self.settings.route_quiet_m
+                       for e in self.route.events)
+        if here < change.earliest_m - self.settings.route_quiet_m:
+            return False
+        if here < change.earliest_m:
+            return True  # close to a required change: no overtakes now
+        last_safe = change.latest_m - ego.speed_mps * (self.lane_change_settings.indicator_lead_s
+                                                       + self.lane_change_settings.move_duration_s())
+        kind = ProposalKind.EXIT if change.reason == "exit" else ProposalKind.BRANCH
+        if here > last_safe:
+            self._missed_route_change(ego, kind)
+            return True
+        direction = +1 if change.direction == "left" else -1
+        if self.book.open_proposal() is None:
+            self._propose_if_safe(t, ego, lane, tracks, hmi, kind, direction,
+                                  f"{change.reason}: {change.latest_m - here:.0f} m left to change lane",
+                                  last_point_m=last_safe - here)
+        return True
+
+    def _missed_route_change(self, ego: EgoEstimate, kind: ProposalKind) -> None:
+        what = "exit" if kind == ProposalKind.EXIT else "branch"
+        self.book.end_all(ProposalState.ABORTED, f"{what} missed: the last safe point has passed")
+        if self.settings.route_fallback == "reroute":
+            self.route = None
+            self.route = self._plan_route(ego)
+            if self.route is not None:
+                return
+        self._route_failed = f"{what} missed: please take over"
 
     # --- lane change ------------------------------------------------------------------------------
 
@@ -227,10 +336,11 @@ class BehaviourPlanner:
     # --- path and speed ---------------------------------------------------------------------------
 
     def _in_lane_plan(self, ego: EgoEstimate, lane: LanePosition, tracks: tuple[Track, ...], hmi: HmiState,
-                      active: bool, mode: CommandMode = CommandMode.ROUTE_PILOT) -> Plan:
+                      route: RouteStatus | None, active: bool, mode: CommandMode = CommandMode.ROUTE_PILOT) -> Plan:
         s = self.settings
         length = max(s.path_length_min_m, ego.speed_mps * s.path_horizon_s)
-        path = self.hdmap.path_ahead(lane.lanelet_id, lane.arc_length_m, length, s.path_spacing_m)
+        path = self.hdmap.path_ahead(lane.lanelet_id, lane.arc_length_m, length, s.path_spacing_m,
+                                     prefer_ramp=self._route_takes_ramp())
         lanes_occupied = (0,)
         turn_signal = TurnSignal.OFF
         if self._change is not None:
@@ -250,6 +360,7 @@ class BehaviourPlanner:
             lead_gap_m=lead.gap_m if lead else math.inf,
             lead_speed_mps=(ego.speed_mps + lead.relative_speed_mps) if lead else 0.0,
             time_gap_s=hmi.time_gap_s, turn_signal=turn_signal, mode=mode, proposals=self.book.snapshot(),
+            route=route,
         )
 
     def _blended_path(self, ego: EgoEstimate, lane: LanePosition, own: np.ndarray, length: float) -> np.ndarray:

@@ -30,11 +30,12 @@ class ProposalBook:
         self._ended_this_cycle = []
 
     def propose(self, t_s: float, kind: ProposalKind, direction: int, target_lanelet_id: int, reason: str,
-                critical_margin_m: float, state: ProposalState = ProposalState.PROPOSED) -> Proposal:
+                critical_margin_m: float, state: ProposalState = ProposalState.PROPOSED,
+                last_point_m: float = float("inf")) -> Proposal:
         self._count += 1
         proposal_id = str(uuid.uuid5(_NAMESPACE, f"{kind.name}-{self._count}-{t_s:.3f}"))
         proposal = Proposal(proposal_id, kind, state, direction, target_lanelet_id, reason, True, t_s,
-                            t_s + self.timeout_s, critical_margin_m)
+                            t_s + self.timeout_s, critical_margin_m, last_point_m)
         if state.open:
             self._open[proposal_id] = proposal
         else:
