@@ -3,8 +3,9 @@
 In, each step: the time, the turn signal the stack commands, the ego's lane index and
 offset from that lane's centre, its station and speed, and the other vehicles' lanes,
 stations and speeds. Out: per lane change the indicator-to-lateral-movement time, the
-duration of the lateral movement, and, when the ego crosses the marking, the smallest margin to S_crit (UN R79 5.6.4.8.3) of any vehicle
-behind in the lane entered (negative = violated).
+duration of the lateral movement, and, when the ego crosses the marking, the smallest
+margin to S_crit (UN R79 5.6.4.8.3) of any vehicle behind in the lane entered
+(negative = violated).
 """
 
 from __future__ import annotations
