@@ -7,6 +7,7 @@ from setuptools import find_packages, setup
 PACKAGE = "propilot"
 NODES = {
     "sim_bridge": "propilot.ros.sim_bridge_node",
+    "lane_detection": "propilot.ros.lane_detection_node",
     "localization": "propilot.ros.localization_node",
     "fusion": "propilot.ros.fusion_node",
     "behaviour": "propilot.ros.behaviour_node",
@@ -24,6 +25,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/launch/params", glob("launch/params/*.yaml")),
+        (f"share/{PACKAGE}/rigs", glob("sim/rigs/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

@@ -3,7 +3,8 @@
     ros2 launch propilot propilot.launch.py map_path:=/path/to/map.yaml
     ros2 launch propilot propilot.launch.py map_path:=... scenario:=/path/to/scenario.yaml
 
-With `scenario` set, the embedded simulator's bridge drives the stack through it.
+With `scenario` set, the embedded simulator's bridge drives the stack through it. `rig_path`
+(default: the installed sim/rigs/default.yaml) is the car's sensor rig the fusion node fuses.
 Each node reads its parameters from launch/params/<node>.param.yaml.
 """
 
@@ -17,6 +18,7 @@ from launch import LaunchDescription
 
 # node name -> (executable, parameter file in launch/params/, needs the map)
 NODES = {
+    "lane_detection": ("propilot_lane_detection", "lane_detection.param.yaml", False),
     "localization": ("propilot_localization", "localization.param.yaml", True),
     "fusion": ("propilot_fusion", "fusion.param.yaml", True),
     "hmi": ("propilot_hmi", "hmi.param.yaml", False),
@@ -30,16 +32,22 @@ def generate_launch_description() -> LaunchDescription:
     map_path = LaunchConfiguration("map_path")
     scenario = LaunchConfiguration("scenario")
     output_dir = LaunchConfiguration("output_dir")
+    rig_path = LaunchConfiguration("rig_path")
     params_dir = PathJoinSubstitution([FindPackageShare("propilot"), "launch", "params"])
     actions = [
         DeclareLaunchArgument("map_path", description="map.yaml of the HD map"),
         DeclareLaunchArgument("scenario", default_value="", description="scenario YAML for the simulator bridge"),
         DeclareLaunchArgument("output_dir", default_value="out/launch", description="where runs are written"),
+        DeclareLaunchArgument("rig_path", default_value=PathJoinSubstitution([FindPackageShare("propilot"), "rigs",
+                                                                              "default.yaml"]),
+                              description="sensor rig YAML (mounts, fields of view, noise)"),
     ]
     for name, (executable, params_file, needs_map) in NODES.items():
         overrides = {"map_path": map_path} if needs_map else {}
         if name == "recorder":
             overrides = {"output": PathJoinSubstitution([output_dir, "run.mcap"])}
+        if name in ("fusion", "recorder"):
+            overrides["rig_path"] = rig_path
         actions.append(Node(package="propilot", executable=executable, name=name, output="screen",
                             parameters=[PathJoinSubstitution([params_dir, params_file]), overrides]))
     actions.append(Node(package="propilot", executable="propilot_sim_bridge", name="sim_bridge", output="screen",

@@ -3,6 +3,7 @@
     propilot drive --scenario FILE --out DIR [--mode lockstep|ros]
     propilot regress FOLDER --out DIR [--jobs N] [--filter PATTERN]
     propilot params [NODE]       parameter tables of the nodes (Markdown)
+    propilot map check|route|show ...   HD map tools (propilot/map_cli.py)
 
 Exit codes of `drive`: 0 every expectation passed, 1 one failed, 2 invalid input.
 """
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     params = commands.add_parser("params", help="print the nodes' parameter tables (Markdown)")
     params.add_argument("node", nargs="?", help="one node (default: all)")
     params.set_defaults(run=_params)
+    from propilot.map_cli import configure as configure_map  # the map subcommands live there
+
+    configure_map(commands.add_parser("map", help="check an HD map, route on it, draw it (docs/map.md)"))
     return parser
 
 

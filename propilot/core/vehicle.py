@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from propilot.core.types import Pose2D
-
 
 @dataclass(frozen=True, slots=True)
 class VehicleGeometry:
@@ -30,7 +28,4 @@ class VehicleGeometry:
 
 EGO = VehicleGeometry()
 
-# The sensor rig of this version: one long-range radar in the front bumper, looking ahead.
-FRONT_RADAR_ID = "front"
-FRONT_RADAR_MOUNT = Pose2D(EGO.front_from_base_m, 0.0, 0.0)
-SENSOR_MOUNTS = {FRONT_RADAR_ID: FRONT_RADAR_MOUNT}
+# The sensors and their mounts: the rig file (sim/rigs/default.yaml, propilot.core.fusion.rig).

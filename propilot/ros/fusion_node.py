@@ -1,10 +1,12 @@
-"""Fusion node: detection frames + ego odometry -> tracked objects, once per cycle.
+"""Fusion node: the detection frames of every sensor of the rig + ego odometry -> tracked objects.
 
-Subscribes /sensing/radar/front/detections (DetectionArray, buffered) and
-/localization/odometry (Odometry, one per cycle, the trigger). On each odometry it fuses
-the buffered frames up to its stamp, in time order, and publishes /perception/objects
-(TrackedObjectArray) with each track's lane relative to the ego, gap and relative speed.
-A sensor that stops sending leaves the cycle running on the others.
+Subscribes the detections of each sensor of the rig (`rig_path`), /sensing/<kind>/<id>/detections
+(DetectionArray, buffered), and /localization/odometry (Odometry, one per cycle, the trigger).
+On each odometry it fuses the frames that were due before its stamp (`FrameBuffer`: a frame due
+in this cycle waits for the next, so the arrival order of topics never matters), in (time,
+sensor) order, and publishes /perception/objects (TrackedObjectArray) at that stamp, each track
+with its lane relative to the ego, gap, relative speed and existence. A sensor that stops
+sending leaves the cycle running on the others.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from nav_msgs.msg import Odometry  # noqa: E402
 from propilot_msgs.msg import DetectionArray, TrackedObjectArray  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
+from propilot.core.fusion.frame_buffer import FrameBuffer  # noqa: E402
 from propilot.core.fusion.lane_assignment import MapLaneAssigner  # noqa: E402
 from propilot.core.fusion.tracker import Tracker  # noqa: E402
-from propilot.core.vehicle import SENSOR_MOUNTS  # noqa: E402
+from propilot.core.types import DetectionFrame, Track  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.ros.conversions import detections_from_msg, ego_from_odometry, from_time, tracks_to_msg  # noqa: E402
-from propilot.ros.node_common import declare_map, declare_settings, guarded, run_node  # noqa: E402
+from propilot.ros.node_common import declare_map, declare_rig, declare_settings, guarded, run_node  # noqa: E402
 from propilot.stack import NODE_SETTINGS  # noqa: E402
 
 
@@ -30,12 +33,16 @@ class FusionNode(Node):
     def __init__(self, **kwargs):
         super().__init__("fusion", **kwargs)
         settings = declare_settings(self, NODE_SETTINGS["fusion"])
-        self.tracker = Tracker(settings["tracker"], MapLaneAssigner(declare_map(self)), SENSOR_MOUNTS)
-        self.tracks = ()
-        self.frames = []
+        rig = declare_rig(self)
+        self.tracker = Tracker(settings["tracker"], rig, MapLaneAssigner(declare_map(self)))
+        self.buffer = FrameBuffer(rig)
+        self.tracks: tuple[Track, ...] = ()
+        self.frames: list[DetectionFrame] = []
         self.objects_pub = self.create_publisher(TrackedObjectArray, topics.OBJECTS, topics.QOS)
         # Detections first: frames published before the cycle's odometry are fused in that cycle.
-        self.create_subscription(DetectionArray, topics.RADAR_FRONT, guarded(self, self.on_detections), topics.QOS)
+        for sensor in rig.sensors:
+            self.create_subscription(DetectionArray, topics.detections_topic(sensor.kind, sensor.sensor_id),
+                                     guarded(self, self.on_detections), topics.QOS)
         self.create_subscription(Odometry, topics.ODOMETRY, guarded(self, self.on_odometry), topics.QOS)
 
     def on_detections(self, msg: DetectionArray) -> None:
@@ -43,12 +50,11 @@ class FusionNode(Node):
 
     def on_odometry(self, odometry: Odometry) -> None:
         t_s = from_time(odometry.header.stamp)
-        due = sorted((f for f in self.frames if f.t_s <= t_s), key=lambda f: f.t_s)
-        self.frames = [f for f in self.frames if f.t_s > t_s]
+        due = self.buffer.due(self.frames, t_s)
+        self.frames = []
         ego = ego_from_odometry(odometry)
         if ego is not None:
-            for frame in due:
-                self.tracks = self.tracker.update(frame, ego)
+            self.tracks = self.tracker.fuse(due, ego)
         self.objects_pub.publish(tracks_to_msg(t_s, self.tracks))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
+from propilot.core.fusion.rig import Rig, load_rig
 from propilot.core.map.hdmap import HDMap, MapError, load_map
 from propilot.core.settings import ConfigError, groups_from_mapping, spec
 from propilot.ros.conversions import MessageError, stamp_ns
@@ -44,6 +45,17 @@ def declare_map(node: Node) -> HDMap:
     if not path:
         raise ConfigError(f"node {node.get_name()} parameters", "map_path", "missing")
     return load_map(path)
+
+
+def declare_rig(node: Node, required: bool = True) -> Rig | None:
+    """The sensor rig named by the `rig_path` parameter (None when not required and not given)."""
+    path = node.declare_parameter("rig_path", "", ParameterDescriptor(
+        description="sensor rig YAML: mounts, fields of view, noise of every sensor", read_only=True)).value
+    if not path:
+        if not required:
+            return None
+        raise ConfigError(f"node {node.get_name()} parameters", "rig_path", "missing")
+    return load_rig(path)
 
 
 def guarded(node: Node, callback: Callable[..., None]) -> Callable[..., None]:

@@ -1,6 +1,8 @@
 """Recorder node: every stack topic into one MCAP file (ROS 2 profile, CDR; opens in Foxglove).
 
-Subscribes every topic of `topics.TYPES`. Parameter `output` is the .mcap path.
+Subscribes every topic of `topics.TYPES` but the raw camera images (`topics.NOT_RECORDED`;
+their JPEG topic is recorded instead), and the sensor topics of the rig at `rig_path` (optional).
+Parameter `output` is the .mcap path.
 Messages are logged at their header stamp, so a simulated run lines up with
 simulation time.
 """
@@ -19,7 +21,7 @@ from rclpy.node import Node  # noqa: E402
 from propilot.core.settings import ConfigError  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.ros.conversions import stamp_ns  # noqa: E402
-from propilot.ros.node_common import run_node  # noqa: E402
+from propilot.ros.node_common import declare_rig, run_node  # noqa: E402
 from propilot.ros.recording import McapRecorder  # noqa: E402
 
 
@@ -31,7 +33,11 @@ class RecorderNode(Node):
         if not output:
             raise ConfigError("node recorder parameters", "output", "missing")
         self.recorder = McapRecorder(Path(output))
-        for name, msg_type in topics.TYPES.items():
+        rig = declare_rig(self, required=False)
+        recorded = {**topics.TYPES, **(topics.sensor_types(rig) if rig is not None else {})}
+        for name, msg_type in recorded.items():
+            if name in topics.NOT_RECORDED:
+                continue
             self.create_subscription(msg_type, name, lambda msg, name=name: self.on_message(name, msg), topics.QOS)
 
     def on_message(self, topic: str, msg: object) -> None:

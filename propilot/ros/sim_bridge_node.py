@@ -3,12 +3,16 @@
 `RosBackend` is the `ros` mode of `propilot drive`: it starts the stack's nodes as
 separate processes (the same console scripts `ros2 launch` starts), publishes each
 step's sensor data and driver inputs stamped with simulation time, and waits for
-the command and HMI state of that stamp before the world moves on. So ROS mode is
+the command, HMI state and fused objects of that stamp before the world moves on. So ROS mode is
 deterministic and computes what lockstep computes. `main()` is the `propilot_sim_bridge`
 node for a stack started by `ros2 launch` (parameters `scenario`, `output_dir`).
 
-Publishes: the sensor, vehicle and driver topics of `topics.SUBSCRIBERS`, /clock.
-Subscribes: /control/command, /hmi/state.
+Publishes: the sensor, vehicle and driver topics of `topics.SUBSCRIBERS`, every sensor topic of
+the scenario's rig (`topics.sensor_types`), /clock.
+Subscribes: /control/command, /hmi/state, /perception/objects (scored against the ground truth),
+/localization/odometry and /localization/lane (scored too), /perception/camera/lane_lines: a step's
+camera frames are published first and its lane lines awaited before the rest of the step's inputs,
+so the localiser fuses them in the same cycle, as in lockstep.
 """
 
 from __future__ import annotations
@@ -32,8 +36,17 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
+from propilot.core.fusion.rig import Rig, load_rig  # noqa: E402
 from propilot.core.settings import ConfigError  # noqa: E402
-from propilot.core.types import HmiState, VehicleCommand  # noqa: E402
+from propilot.core.types import (  # noqa: E402
+    UNMATCHED,
+    EgoEstimate,
+    HmiState,
+    LanePosition,
+    SensorKind,
+    Track,
+    VehicleCommand,
+)
 from propilot.ros import conversions as conv  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.sim.runner import StepInputs  # noqa: E402
@@ -41,6 +54,7 @@ from propilot.sim.scenario import Scenario  # noqa: E402
 
 # node name -> module; the same executables the launch file starts
 STACK_NODES = {
+    "lane_detection": "propilot.ros.lane_detection_node",
     "localization": "propilot.ros.localization_node",
     "fusion": "propilot.ros.fusion_node",
     "hmi": "propilot.ros.hmi_node",
@@ -65,11 +79,31 @@ def choose_domain_id() -> int:
 class SimBridge(Node):
     """Publishes one step's inputs and collects the stack's answer for that stamp."""
 
-    def __init__(self):
+    def __init__(self, rig: Rig):
         super().__init__("sim_bridge")
+        self.rig = rig
         self.pubs = {name: self.create_publisher(topics.TYPES[name], name, topics.QOS)
-                     for name in (topics.GNSS_FIX, topics.GNSS_RTK, topics.RADAR_FRONT, topics.DRIVER_INPUT,
-                                  topics.DRIVER_MONITOR, topics.VEHICLE_STATUS)}
+                     for name in (topics.GNSS_FIX, topics.GNSS_RTK, topics.DRIVER_INPUT,
+                                  topics.DRIVER_MONITOR, topics.VEHICLE_STATUS, topics.IMU,
+                                  topics.CAMERA_FRONT_COMPRESSED)}
+        self.pubs[topics.CAMERA_FRONT] = self.create_publisher(topics.TYPES[topics.CAMERA_FRONT], topics.CAMERA_FRONT,
+                                                               topics.IMAGE_QOS)
+        self._image_recorded_s = -float("inf")
+        self.localization: tuple[EgoEstimate | None, LanePosition] = (None, UNMATCHED)
+        self.lane_lines: set[int] = set()  # stamps of the lane-line frames received
+        self.odometry: dict[int, Any] = {}
+        self.lanes: dict[int, Any] = {}
+        self.create_subscription(topics.TYPES[topics.LANE_LINES], topics.LANE_LINES,
+                                 lambda m: self.lane_lines.add(conv.stamp_ns(m.header.stamp)), topics.QOS)
+        self.create_subscription(topics.TYPES[topics.ODOMETRY], topics.ODOMETRY,
+                                 lambda m: self.odometry.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
+        self.create_subscription(topics.TYPES[topics.LANE], topics.LANE,
+                                 lambda m: self.lanes.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
+        self.pubs.update({name: self.create_publisher(msg_type, name, topics.QOS)
+                          for name, msg_type in topics.sensor_types(rig).items()})
+        self.objects: dict[int, Any] = {}
+        self.create_subscription(topics.TYPES[topics.OBJECTS], topics.OBJECTS,
+                                 lambda m: self.objects.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.commands: dict[int, Any] = {}
         self.hmi_states: dict[int, Any] = {}
@@ -81,7 +115,7 @@ class SimBridge(Node):
     def wiring_complete(self) -> list[str]:
         """Topics whose publisher or subscribers are not there yet (empty when ready)."""
         missing = []
-        for name, subscribers in topics.SUBSCRIBERS.items():
+        for name, subscribers in {**topics.SUBSCRIBERS, **topics.sensor_subscribers(self.rig)}.items():
             if name in self.pubs:
                 if self.pubs[name].get_subscription_count() < len(subscribers):
                     missing.append(name)
@@ -89,9 +123,22 @@ class SimBridge(Node):
                 missing.append(name)
         return missing
 
+    def publish_images(self, inputs: StepInputs) -> list[int]:
+        """Camera frames go first: their lane lines must reach the localiser before the cycle's status.
+        Returns the stamps whose lane lines to wait for."""
+        for image in inputs.images:
+            self.pubs[topics.CAMERA_FRONT].publish(conv.image_to_msg(image))
+            if image.t_s - self._image_recorded_s >= topics.IMAGE_RECORD_PERIOD_S - 1e-9:
+                self._image_recorded_s = image.t_s
+                self.pubs[topics.CAMERA_FRONT_COMPRESSED].publish(
+                    conv.image_to_compressed(image, topics.IMAGE_JPEG_QUALITY))
+        return [conv.stamp_ns(conv.to_time(image.t_s)) for image in inputs.images]
+
     def publish_inputs(self, inputs: StepInputs) -> None:
         t = inputs.status.t_s
         self.clock_pub.publish(Clock(clock=conv.to_time(t)))
+        for sample in inputs.imu:
+            self.pubs[topics.IMU].publish(conv.imu_to_msg(sample))
         for fix in inputs.gnss:  # order matters: GNSS and driver inputs before the cycle's status
             navsat, rtk = conv.gnss_to_msgs(fix)
             self.pubs[topics.GNSS_FIX].publish(navsat)
@@ -99,15 +146,21 @@ class SimBridge(Node):
         for event in inputs.driver_inputs:
             self.pubs[topics.DRIVER_INPUT].publish(conv.driver_input_to_msg(event))
         for frame in inputs.detections:
-            self.pubs[topics.RADAR_FRONT].publish(conv.detections_to_msg(frame))
+            sensor = self.rig.sensor(frame.sensor_id)
+            self.pubs[topics.detections_topic(sensor.kind, sensor.sensor_id)].publish(conv.detections_to_msg(frame))
+            if sensor.kind == SensorKind.SONAR:
+                self.pubs[topics.range_topic(sensor.sensor_id)].publish(conv.sonar_range_to_msg(frame, sensor))
         self.pubs[topics.DRIVER_MONITOR].publish(conv.monitor_to_msg(inputs.monitor))
         self.pubs[topics.VEHICLE_STATUS].publish(conv.vehicle_status_to_msg(inputs.status))
 
-    def take_answer(self, stamp: int) -> tuple[HmiState, VehicleCommand] | None:
-        if stamp in self.commands and stamp in self.hmi_states:
+    def take_answer(self, stamp: int) -> tuple[HmiState, VehicleCommand, tuple[Track, ...]] | None:
+        if stamp in self.commands and stamp in self.hmi_states and stamp in self.objects \
+                and stamp in self.odometry and stamp in self.lanes:
             command = conv.command_from_msg(self.commands.pop(stamp))
             hmi = conv.hmi_from_msg(self.hmi_states.pop(stamp))
-            return hmi, command
+            self.localization = (conv.ego_from_odometry(self.odometry.pop(stamp)),
+                                 conv.lane_from_msg(self.lanes.pop(stamp)))
+            return hmi, command, conv.tracks_from_msg(self.objects.pop(stamp))
         return None
 
 
@@ -117,7 +170,8 @@ class RosBackend:
         self.processes: list[subprocess.Popen] = []
         self.out_dir = out_dir
         rclpy.init()
-        self.bridge = SimBridge()
+        self.tracks: tuple[Track, ...] = ()
+        self.bridge = SimBridge(scenario.rig or load_rig(scenario.rig_path))
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.bridge)
         try:
@@ -132,6 +186,8 @@ class RosBackend:
         params = {node: {"ros__parameters": {"map_path": str(scenario.map_path), **node_settings.get(node, {})}}
                   for node in STACK_NODES if node != "recorder"}
         params["recorder"] = {"ros__parameters": {"output": str(self.out_dir / "run.mcap")}}
+        for node in ("fusion", "recorder"):
+            params[node]["ros__parameters"]["rig_path"] = str(scenario.rig_path)
         params_file = self.out_dir / "params.yaml"
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         env = dict(os.environ, ROS_DOMAIN_ID=str(self.domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
@@ -156,7 +212,20 @@ class RosBackend:
                 raise RuntimeError(f"node {name} exited with code {process.returncode} "
                                    f"(see {self.out_dir / 'nodes.log'})")
 
+    @property
+    def localization(self) -> tuple[EgoEstimate | None, LanePosition]:
+        return self.bridge.localization
+
     def step(self, inputs: StepInputs) -> tuple[HmiState, VehicleCommand]:
+        awaited = self.bridge.publish_images(inputs)
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while not self.bridge.lane_lines.issuperset(awaited):
+            if time.monotonic() > deadline:
+                self._check_processes()
+                raise RuntimeError(f"no lane lines for t={inputs.status.t_s:.2f} s within {STEP_TIMEOUT_S:.0f} s "
+                                   f"(see {self.out_dir / 'nodes.log'})")
+            self.executor.spin_once(timeout_sec=0.01)
+        self.bridge.lane_lines.difference_update(awaited)
         self.bridge.publish_inputs(inputs)
         stamp = conv.stamp_ns(conv.to_time(inputs.status.t_s))
         deadline = time.monotonic() + STEP_TIMEOUT_S
@@ -166,7 +235,8 @@ class RosBackend:
                 raise RuntimeError(f"no command for t={inputs.status.t_s:.2f} s within {STEP_TIMEOUT_S:.0f} s "
                                    f"(see {self.out_dir / 'nodes.log'})")
             self.executor.spin_once(timeout_sec=0.01)
-        return answer
+        hmi, command, self.tracks = answer
+        return hmi, command
 
     def close(self) -> None:
         if self.processes:

@@ -181,7 +181,7 @@ def hdmap_lane(hdmap, lane_index: int) -> int:
     raise AssertionError("no such lane")
 
 
-@pytest.mark.parametrize("name", ["localization", "fusion", "hmi", "behaviour", "control"])
+@pytest.mark.parametrize("name", ["lane_detection", "localization", "fusion", "hmi", "behaviour", "control"])
 def test_parameter_file_sets_exactly_what_the_node_declares(ros, name):
     """Load launch/params/<name>.param.yaml into the real node: same names, values taken."""
     import yaml
@@ -195,8 +195,11 @@ def test_parameter_file_sets_exactly_what_the_node_declares(ros, name):
     node_class = next(getattr(module, attr) for attr in dir(module)
                       if attr.endswith("Node") and attr not in ("Node",) and isinstance(getattr(module, attr), type))
     params = dict(flat, map_path=str(HIGHWAY_MAP)) if name in ("localization", "fusion", "behaviour") else flat
+    if name == "fusion":
+        params["rig_path"] = str(REPO / "sim" / "rigs" / "default.yaml")
     node = add_node(ros, node_class, **params)
-    declared = {p for p in node._parameters if p not in ("use_sim_time", "map_path", "start_type_description_service")}
+    declared = {p for p in node._parameters
+                if p not in ("use_sim_time", "map_path", "rig_path", "start_type_description_service")}
     assert declared == set(flat)
     for key, value in flat.items():
         assert node.get_parameter(key).value == value

@@ -1,4 +1,4 @@
-"""HD map on the real highway_small files: loading, validation, matching, stations, path ahead, SUMO twin."""
+"""HD map on the real map files: loading, validation (malformed fixtures), matching, stations, path ahead, twins."""
 
 from __future__ import annotations
 
@@ -375,6 +375,169 @@ def test_unknown_point_of_interest_lanelet_is_refused(tmp_path):
     pois = [{"name": "Exit 9", "kind": "exit", "lanelet_id": 42, "x_m": 0.0, "y_m": 0.0}]
     err = _refused(_write_map(tmp_path, points_of_interest=pois))
     assert "points_of_interest[0].lanelet_id: no lanelet 42" in str(err)
+
+
+# --- malformed map fixtures: each refused with its problem named -----------------------------------
+
+
+def _duplicate_lane(folder: Path) -> Path:
+    """A second lanelet on the same two boundaries as the middle lane (a copy-paste in an editor)."""
+    osm = (MAP_YAML.parent / "highway_small.osm").read_text()
+    middle = re.search(r'<relation id="1001020".*?</relation>', osm, flags=re.S).group(0)
+    return _write_map(folder, osm_text=osm.replace("</osm>", middle.replace('id="1001020"', 'id="9000030"') + "</osm>"))
+
+
+def _lanelet_across_the_road(folder: Path) -> Path:
+    """A two-lanelet road laid diagonally over the motorway at x = 500 m, joined to nothing."""
+    hd = load_map(MAP_YAML)
+    nodes, ways, rels = [], [], []
+    corners = {}
+    for i, (x, y) in enumerate([(480.0, 30.0), (520.0, -40.0), (484.0, 32.0), (524.0, -38.0)]):
+        lat, lon = hd.unproject(x, y)
+        corners[i] = 9100001 + i
+        nodes.append(f'<node id="{corners[i]}" lat="{lat:.10f}" lon="{lon:.10f}" />')
+    for wid, (a, b) in ((9100010, (0, 1)), (9100011, (2, 3))):
+        ways.append(f'<way id="{wid}"><nd ref="{corners[a]}" /><nd ref="{corners[b]}" />'
+                    '<tag k="type" v="line_thin" /><tag k="subtype" v="solid" /></way>')
+    rels.append('<relation id="9100020"><member type="way" ref="9100011" role="left" />'
+                '<member type="way" ref="9100010" role="right" /><tag k="type" v="lanelet" />'
+                '<tag k="subtype" v="road" /><tag k="location" v="urban" /><tag k="one_way" v="yes" />'
+                '<tag k="speed_limit" v="50" /></relation>')
+    extra = "\n".join(nodes + ways + rels)
+    return _write_map(folder, osm_text=(MAP_YAML.parent / "highway_small.osm").read_text().replace(
+        "</osm>", extra + "\n</osm>"))
+
+
+def _missing_tags(folder: Path) -> Path:
+    osm = _edit_relation((MAP_YAML.parent / "highway_small.osm").read_text(), 1001020,
+                         lambda rel: re.sub(r'\s*<tag k="(location|one_way)" v="\w+" />', "", rel))
+    boundary = _relation_member(osm, 1001020, "left")
+    block = re.search(rf'<way id="{boundary}".*?</way>', osm, flags=re.S)
+    edited = re.sub(r'\s*<tag k="type" v="\w+" />', "", block.group(0))
+    return _write_map(folder, osm_text=osm[: block.start()] + edited + osm[block.end():])
+
+
+def _island(folder: Path) -> Path:
+    island = """
+  <node id="9000001" lat="35.01" lon="139.01" /><node id="9000002" lat="35.011" lon="139.01" />
+  <node id="9000003" lat="35.01" lon="139.0104" /><node id="9000004" lat="35.011" lon="139.0104" />
+  <way id="9000010"><nd ref="9000001" /><nd ref="9000002" /><tag k="type" v="line_thin" />
+    <tag k="subtype" v="solid" /></way>
+  <way id="9000011"><nd ref="9000003" /><nd ref="9000004" /><tag k="type" v="line_thin" />
+    <tag k="subtype" v="solid" /></way>
+  <relation id="9000020"><member type="way" ref="9000010" role="left" />
+    <member type="way" ref="9000011" role="right" /><tag k="type" v="lanelet" />
+    <tag k="subtype" v="highway" /><tag k="location" v="nonurban" /><tag k="one_way" v="yes" />
+    <tag k="speed_limit" v="100" /></relation>
+</osm>"""
+    return _write_map(folder, osm_text=(MAP_YAML.parent / "highway_small.osm").read_text().replace("</osm>", island))
+
+
+def _bad_toll_booth(folder: Path) -> Path:
+    osm = _edit_relation((MAP_YAML.parent / "highway_small.osm").read_text(), 1001024,
+                         lambda rel: rel.replace("</relation>", '<tag k="toll_booth" v="cash" /></relation>'))
+    return _write_map(folder, osm_text=osm)
+
+
+# name -> (fixture builder, problems the refusal must name: (element id, reason fragment), other elements
+# it may name as well)
+MALFORMED = {
+    "duplicate lanelet": (_duplicate_lane, [(1001020, "covers nearly the same ground as lanelet 9000030")], set()),
+    "lanelet laid across others": (_lanelet_across_the_road, [(1001018, "overlaps lanelet 9100020"),
+                                                              (1001022, "overlaps lanelet 9100020")],
+                                   {1001020, 9100020}),  # it overlaps all three, and connects to nothing
+    "no projection origin": (lambda f: _write_map(f, origin=DROP), [("origin", "missing")], set()),
+    "unknown traffic side": (lambda f: _write_map(f, traffic_side="centre"),
+                             [("traffic_side", "must be 'left' or 'right', not 'centre'")], set()),
+    "missing tags": (_missing_tags, [(1001020, "lanelet has no location tag"), (1001020, "lanelet has no one_way tag"),
+                                     (1001020, "left boundary")], {1001018}),  # the boundary is its neighbour's too
+    "lanelet connected to nothing": (_island, [(9000020, "lanelet connects to nothing")], set()),
+    "unknown toll booth kind": (_bad_toll_booth, [(1001024, "toll_booth 'cash' is not one of etc, general")], set()),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_malformed_map_is_refused_with_its_problem_named(tmp_path, kind):
+    build, expected, also = MALFORMED[kind]
+    err = _refused(build(tmp_path))
+    for element, reason in expected:
+        assert any(p.element_id == element and reason in p.reason for p in err.problems), (kind, str(err))
+    # Only that: the rest of the real map is fine.
+    assert {p.element_id for p in err.problems} <= {element for element, _ in expected} | also, str(err)
+
+
+def test_the_new_maps_are_valid_and_keep_stations_continuous():
+    for name in ("highway", "highway_lht", "parking"):
+        hd = load_map(MAP_YAML.parents[1] / name / "map.yaml")
+        for lanelet_id in hd.lanelet_ids():
+            end = hd.station(lanelet_id, hd.length(lanelet_id))
+            # Stations run on into the one successor the station scale follows (at merges, the other differs).
+            assert any(abs(hd.station(s, 0.0) - end) < 1e-3 for s in hd.successors(lanelet_id)) or not hd.successors(
+                lanelet_id) or len(hd.predecessors(hd.successors(lanelet_id)[0])) > 1
+
+
+def test_toll_booths_and_parking_spaces_are_read_from_the_lanelet2_tags():
+    hw = load_map(MAP_YAML.parents[1] / "highway" / "map.yaml")
+    booths = hw.toll_booths()
+    assert sorted(booths.values()) == ["etc", "etc", "general", "general"]
+    assert {hw.lane_index(i) for i in booths} == {(0, 4), (1, 4), (2, 4), (3, 4)}
+    # Islands between the booths: no changing lanes there.
+    for lanelet_id in booths:
+        assert not any(hw.lane_change_allowed(lanelet_id, n) for n in (hw.left_of(lanelet_id), hw.right_of(lanelet_id))
+                       if n is not None)
+    park = load_map(MAP_YAML.parents[1] / "parking" / "map.yaml")
+    spaces = park.parking_spaces()
+    kinds = [sp.kind for sp in spaces]
+    assert kinds.count("perpendicular") == 48 and kinds.count("parallel") == 12
+    for sp in spaces:
+        # Each opens onto an aisle: its entry is on the edge of a lane (3 m from the aisle's centre line).
+        lanelet_id, _, lateral = park.locate(*sp.entry_xy_m)
+        # A perpendicular space starts at the aisle's edge; a parallel one runs alongside it.
+        beside = 1.5 if sp.kind == "perpendicular" else 1.5 + 1.25
+        assert abs(abs(lateral) - beside) < 0.01 and sp.width_m == 2.5
+        assert sp.length_m == pytest.approx(5.0 if sp.kind == "perpendicular" else 6.0)
+    assert not hw.parking_spaces()
+
+
+def test_match_many_agrees_with_match_point_by_point():
+    hw = load_map(MAP_YAML.parents[1] / "highway" / "map.yaml")
+    rng = np.random.default_rng(7)
+    ids = hw.lanelet_ids()
+    poses = []
+    for _ in range(400):
+        lanelet_id = ids[rng.integers(len(ids))]
+        x, y, yaw, _ = hw.path_ahead(lanelet_id, rng.uniform(0.0, hw.length(lanelet_id)), 0.0)[0]
+        left = rng.normal(0.0, 2.5)
+        turn = rng.normal(0.0, 0.2) + (math.pi if rng.random() < 0.1 else 0.0)
+        poses.append(Pose2D(x - left * math.sin(yaw), y + left * math.cos(yaw), yaw + turn))
+    poses.append(Pose2D(-5000.0, 0.0, 0.0))  # off the map
+    batch = hw.match_many([p.x_m for p in poses], [p.y_m for p in poses], [p.yaw_rad for p in poses])
+    unmatched = 0
+    for i, pose in enumerate(poses):
+        one = hw.match(pose)
+        if one == UNMATCHED:
+            assert batch.lanelet_id[i] == -1 and np.isnan(batch.arc_length_m[i])
+            unmatched += 1
+            continue
+        assert batch.lanelet_id[i] == one.lanelet_id
+        assert (batch.arc_length_m[i], batch.lateral_offset_m[i], batch.heading_error_rad[i]) == pytest.approx(
+            (one.arc_length_m, one.lateral_offset_m, one.heading_error_rad), abs=1e-9)
+    assert 1 <= unmatched < 60
+    located = hw.match_many([p.x_m for p in poses[:50]], [p.y_m for p in poses[:50]])
+    for i, pose in enumerate(poses[:50]):
+        got = hw.locate(pose.x_m, pose.y_m)
+        assert (got is None) == (located.lanelet_id[i] == -1)
+        if got is not None:
+            assert got == pytest.approx((located.lanelet_id[i], located.arc_length_m[i], located.lateral_offset_m[i]))
+
+
+def test_named_points_are_looked_up_by_name():
+    hw = load_map(MAP_YAML.parents[1] / "highway" / "map.yaml")
+    assert {p.kind for p in hw.points_of_interest} == {"start", "entrance", "exit", "junction", "toll_plaza", "end"}
+    fujisawa = hw.point("Fujisawa IC")
+    assert fujisawa.kind == "exit" and hw.is_ramp(fujisawa.lanelet_id) and not hw.is_ramp(fujisawa.from_lanelet_id)
+    with pytest.raises(KeyError, match="no point of interest named 'Atlantis'"):
+        hw.point("Atlantis")
 
 
 # --- helpers -----------------------------------------------------------------------------------

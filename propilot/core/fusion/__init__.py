@@ -1,1 +1,1 @@
-"""Multi-sensor object tracking with lane assignment."""
+"""Sensor rig, multi-sensor object tracking and lane assignment (docs/fusion.md)."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from propilot.core.fusion.tracker import bumper_gap, ego_frame_gap
 from propilot.core.types import EgoEstimate
 from propilot.core.vehicle import EGO
@@ -39,6 +41,25 @@ class MapLaneAssigner:
         object_index, _ = self.hdmap.lane_index(lanelet_id)
         gap = bumper_gap(self.hdmap.station(lanelet_id, arc_length_m) - ego_station)
         return ego_index - object_index, lanelet_id, gap
+
+    def assign_many(self, x_m: np.ndarray, y_m: np.ndarray, ego: EgoEstimate) -> list[tuple[int | None, int, float]]:
+        """`__call__` for many objects, with the map's vectorised lookup when it has one."""
+        match_many = getattr(self.hdmap, "match_many", None)
+        if match_many is None:
+            return [self(float(x), float(y), ego) for x, y in zip(x_m, y_m, strict=True)]
+        ego_place = self._ego_place_on_map(ego)
+        batch = match_many(x_m, y_m)
+        out = []
+        for x, y, lanelet_id, arc_length_m in zip(x_m.tolist(), y_m.tolist(), batch.lanelet_id.tolist(),
+                                                  batch.arc_length_m.tolist(), strict=True):
+            if lanelet_id < 0:
+                out.append((None, 0, ego_frame_gap(x, y, ego)))
+            elif ego_place is None:
+                out.append((None, lanelet_id, ego_frame_gap(x, y, ego)))
+            else:
+                gap = bumper_gap(self.hdmap.station(lanelet_id, arc_length_m) - ego_place[1])
+                out.append((ego_place[0] - self.hdmap.lane_index(lanelet_id)[0], lanelet_id, gap))
+        return out
 
     def _ego_place_on_map(self, ego: EgoEstimate) -> tuple[int, float] | None:
         # the tracker asks once per track with the same ego: locate the ego once per estimate

@@ -1,65 +1,90 @@
-"""Object tracker: sensor detections in, confirmed tracks in the map frame out.
+"""Object tracker: the detection frames of every sensor of the rig in, confirmed tracks out.
 
-In: `DetectionFrame`s of any sensor (radar now; cameras, corner radars and sonars
-later), each with the `EgoEstimate` of the localiser. Out: the confirmed `Track`s,
-sorted by track id, with their lane and bumper gap relative to the ego.
+In: `DetectionFrame`s of cameras, radars and sonars (in any order: they are fused by their
+timestamp), with the `EgoEstimate` of the localiser; the `Rig` (mounts, fields of view,
+detection probabilities). Out: the confirmed `Track`s at the ego estimate's time, sorted by
+track id, each with its lane relative to the ego, bumper gap, relative speed, existence and class.
 
-Every frame: predict all tracks to the frame time -> convert the detections to map
-positions with their covariance -> gate (Mahalanobis, chi-square) -> associate
-(global nearest neighbour, Hungarian algorithm) -> update the associated tracks
-(one filterpy Kalman filter each, constant velocity, state [x, y, vx, vy] in the map
-frame) -> manage: confirm by M of N, delete after `delete_after_misses_s` without a
-detection, start tentative tracks from the detections left over.
-
-Tracks live in the map frame, so ego motion is compensated by placing the detections
-with the ego pose. The radar sees the nearer face of a car; the track is the box
-centre, half a default car length further along the ego heading. The range rate starts
-a track's velocity (the object is assumed to drive parallel to the ego) and then
-updates it along the line of sight (`fuse_range_rate`). A detection that just misses
-the gate of a track that got no detection starts no track: it is that track's outlier.
-Frames older than the last processed one are dropped and counted. A track without a
-detection in a frame counts a miss whatever the sensor; with several sensors, misses
-should only count for tracks inside that sensor's field of view (not done yet).
-Lanes come from an injected `LaneAssigner`, so this module does not depend on the map.
+Per measurement time, for all tracks at once (numpy over tracks, so 64 vehicles and 24 sensors
+take a few milliseconds; docs/fusion.md has the formulas):
+  predict (CV or CTRV, `motion.py`; back in time for a late frame)
+  -> radar and camera frames together (`measurement.py`): gate on the position and, for radar,
+     the range rate (Mahalanobis, chi-square) -> assign per frame (global nearest neighbour,
+     scipy's `linear_sum_assignment`, cost d^2 + ln|S|) -> Kalman update of each track with all
+     its detections at once (information form)
+  -> a miss for each track a sensor should have seen: in its field of view and range, not hidden
+     behind a nearer track, and the sensor not blind (it missed every confirmed track lately)
+  -> existence (Bayes on the odds: a hit times `existence_hit_odds`, a miss times 1 - P_D of that
+     sensor) -> M of N: confirmed with M hits in the first N looks (a detection shared by several
+     tracks does not count), else deleted
+  -> new tentative tracks from the detections no track explains
+  -> sonars: the nearest echo updates the nearest track in the beam; nearer tracks count a miss.
+Tracks are deleted `delete_after_misses_s` after their last hit or when their existence falls
+below `delete_existence`; two tracks on one object are merged. Tracks live in the map frame, so
+ego motion is compensated by placing the detections with the ego pose at the frame time.
+Frames older than `max_frame_age_s` behind the newest one, and frames of a sensor the rig does
+not know, are dropped and counted. Lanes come from an injected `LaneAssigner`, so this module
+does not depend on the map.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from filterpy.common import Q_discrete_white_noise
-from filterpy.kalman import KalmanFilter
 from scipy.optimize import linear_sum_assignment
 
+from propilot.core.fusion.measurement import (
+    CAR_LENGTH_M,
+    CAR_WIDTH_M,
+    DEFAULT_LENGTH_M,
+    PointMeasurements,
+    SensorPose,
+    box_extent,
+    nearest_point,
+    point_measurements,
+    sensor_pose,
+)
+from propilot.core.fusion.motion import MOTION_MODELS, ConstantVelocity, Ctrv
+from propilot.core.fusion.rig import Rig, Sensor
 from propilot.core.settings import setting
-from propilot.core.types import DetectionFrame, EgoEstimate, Pose2D, SensorKind, Track
+from propilot.core.types import DetectionFrame, EgoEstimate, ObjectClass, Pose2D, SensorKind, Track
 from propilot.core.vehicle import EGO
 
-DEFAULT_OBJECT_LENGTH_M = 4.5  # a car; sensors do not measure the length yet
+DEFAULT_OBJECT_LENGTH_M = CAR_LENGTH_M
 MIN_LINE_OF_SIGHT_COS = 0.3  # beyond ~73 deg off the ego heading, Doppler tells little of the speed along it
-FACE_SENSORS = frozenset({SensorKind.RADAR})  # report the nearer face of a car, not its centre
 _INFEASIBLE = 1e9  # cost of a pair outside the gate; dropped after the assignment
-_UNKNOWN_MOUNT = Pose2D(0.0, 0.0, 0.0)  # a sensor without a mount entry looks straight ahead from base_link
-_MEASUREMENT_MATRIX = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+_MAX_LOGIT = 12.0  # existence odds are kept within e^+-12
+_MIN_SPEED_FOR_HEADING_MPS = 2.0  # slower tracks keep a box along the map's x axis
+_GATE_MARGIN_RAD = math.radians(5.0)  # tracks this far outside a field of view may still match a detection
+_GATE_MARGIN_M = 10.0  # and this far beyond its range
+_CLASSES = list(ObjectClass)
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerSettings:
+    motion_model: str = setting("cv", description="motion model: cv (constant velocity) or ctrv (constant turn "
+                                "rate and velocity, EKF)")
     gate_chi2: float = setting(9.21, description="Mahalanobis gate on the position innovation (chi-square)",
                                minimum=0.1, source="9.21 = 99 % of the chi-square distribution with 2 dof")
-    confirm_hits: int = setting(3, description="M: detections needed within the first N frames to confirm",
+    range_rate_gate_chi2: float = setting(6.63, description="Mahalanobis gate on a radar range rate "
+                                          "(chi-square)", minimum=0.1,
+                                          source="6.63 = 99 % of the chi-square distribution with 1 dof")
+    range_gate_chi2: float = setting(6.63, description="Mahalanobis gate on a sonar range (chi-square)",
+                                     minimum=0.1, source="6.63 = 99 % of the chi-square distribution with 1 dof")
+    confirm_hits: int = setting(3, description="M: detections needed within the first N looks to confirm",
                                 minimum=1)
-    confirm_window: int = setting(5, description="N: frames a tentative track has to reach M detections",
-                                  minimum=1)
+    confirm_window: int = setting(5, description="N: looks (frames of a sensor that should see the track) a "
+                                  "tentative track has to reach M detections", minimum=1)
     delete_after_misses_s: float = setting(0.5, unit="s", description="track deleted after this long without "
                                            "a detection", minimum=0.0)
     process_noise_accel_mps2: float = setting(2.0, unit="m/s^2", description="1-sigma white acceleration of "
-                                              "the constant-velocity model", minimum=0.01)
+                                              "the motion model", minimum=0.01)
+    process_noise_yaw_accel_rps2: float = setting(0.1, unit="rad/s^2", description="1-sigma white yaw "
+                                                  "acceleration (ctrv)", minimum=0.001)
     max_tracks: int = setting(128, description="no new tracks beyond this many", minimum=1)
     init_speed_sigma_mps: float = setting(2.0, unit="m/s", description="new track: speed uncertainty along "
                                           "the ego heading when the range rate is known", minimum=0.01)
@@ -69,14 +94,31 @@ class TrackerSettings:
     init_lateral_speed_sigma_mps: float = setting(1.0, unit="m/s", description="new track: speed uncertainty "
                                                   "across the ego heading", minimum=0.01)
     birth_gate_chi2: float = setting(
-        25.0, description="no new track from a detection this close (Mahalanobis) to a track that got no "
-        "detection in the frame: it is that track's outlier", minimum=0.0)
+        25.0, description="no new track from a detection this close (Mahalanobis) to an existing track: it is "
+        "that track's outlier or second return", minimum=0.0)
     fuse_range_rate: bool = setting(True, description="update the velocity with the range rate (Doppler), "
                                     "not only start it")
-    existence_gain: float = setting(0.2, description="per-frame smoothing gain of the existence value "
-                                    "(hit -> 1, miss -> 0)", minimum=0.0, maximum=1.0)
+    existence_hit_odds: float = setting(8.0, description="a detection multiplies the odds that the track is "
+                                        "real by this much", minimum=1.0)
+    occlusion_fraction: float = setting(0.7, description="a track hidden this much behind a nearer track "
+                                        "counts no miss", minimum=0.0, maximum=1.0)
+    max_frame_age_s: float = setting(0.5, unit="s", description="frames older than this behind the newest "
+                                     "fused one are dropped", minimum=0.0)
+    blind_after_misses: int = setting(6, description="a sensor that missed this many confirmed tracks in a row "
+                                      "is taken as blind: its misses stop counting until it detects again",
+                                      minimum=1)
+    delete_existence: float = setting(0.01, description="a track whose existence falls below this is deleted",
+                                      minimum=0.0, maximum=0.5)
+    merge_distance_m: float = setting(2.5, unit="m", description="two tracks closer than this (centres) with "
+                                      "similar velocities are one object: the younger is deleted", minimum=0.0,
+                                      source="two cars' centres are >= 3.5 m apart side by side (lane width) and "
+                                      ">= 4.5 m in line (car length)")
+    merge_speed_difference_mps: float = setting(3.0, unit="m/s", description="velocity difference below which "
+                                                "two close tracks are merged", minimum=0.0)
 
     def check(self) -> tuple[str, str] | None:
+        if self.motion_model not in MOTION_MODELS:
+            return "motion_model", f"{self.motion_model!r} is not one of {', '.join(MOTION_MODELS)}"
         if self.confirm_hits > self.confirm_window:
             return "confirm_hits", f"{self.confirm_hits} is more than confirm_window ({self.confirm_window})"
         return None
@@ -106,249 +148,498 @@ def ego_frame_gap(x_m: float, y_m: float, ego: EgoEstimate) -> float:
     return bumper_gap(longitudinal - EGO.centre_from_base_m)
 
 
-@dataclass(frozen=True, slots=True)
-class _Measurements:
-    """The detections of one frame as map-frame positions with covariances."""
-
-    z: np.ndarray  # (n, 2) box centre in the map frame
-    r: np.ndarray  # (n, 2, 2) covariance of z
-    los_bearing: np.ndarray  # (n,) line of sight relative to the ego heading
-    range_rate: np.ndarray  # (n,) NaN when the sensor has no Doppler
-    range_rate_sigma: np.ndarray  # (n,)
-    # Kalman update per detection, the first `dim` rows of [x, y, range rate + sensor velocity . los]
-    update_z: np.ndarray  # (n, 3, 1)
-    update_h: np.ndarray  # (n, 3, 4)
-    update_r: np.ndarray  # (n, 3, 3)
-    update_dim: np.ndarray  # (n,) 3 with the range rate, 2 without
-
-
-class _TrackState:
-    """One track: its Kalman filter and its bookkeeping."""
-
-    __slots__ = ("track_id", "kf", "window", "confirmed", "last_hit_t_s", "existence")
-
-    def __init__(self, track_id: int, kf: KalmanFilter, t_s: float, existence_gain: float, window: int):
-        self.track_id = track_id
-        self.kf = kf
-        self.window: deque[bool] = deque([True], maxlen=window)  # hit (True) or miss per frame, newest last
-        self.confirmed = False
-        self.last_hit_t_s = t_s
-        self.existence = 0.5 + 0.5 * existence_gain  # prior 0.5, then one hit
-
-
 class Tracker:
-    """Multi-object tracker; `update` once per sensor frame, in time order."""
+    """Multi-object, multi-sensor tracker; `fuse` once per cycle with the frames that arrived."""
 
-    def __init__(self, settings: TrackerSettings, lane_assigner: LaneAssigner | None = None,
-                 sensor_mounts: Mapping[str, Pose2D] | None = None):
-        """`sensor_mounts`: mount pose in base_link per sensor id, for the line of sight of
-        the polar noise; a sensor not listed is taken to look straight ahead (yaw 0)."""
+    def __init__(self, settings: TrackerSettings, rig: Rig, lane_assigner: LaneAssigner | None = None):
         self.settings = settings
+        self.rig = rig
         self.lane_assigner = lane_assigner
-        self.sensor_mounts = dict(sensor_mounts or {})
+        self.model = (ConstantVelocity(settings.process_noise_accel_mps2) if settings.motion_model == "cv"
+                      else Ctrv(settings.process_noise_accel_mps2, settings.process_noise_yaw_accel_rps2))
+        self._sensors = {s.sensor_id: s for s in rig.sensors}
         self.dropped_out_of_sequence = 0
-        self._tracks: list[_TrackState] = []
+        self.dropped_unknown_sensor = 0
+        n = self.model.dim
+        self._x = np.zeros((0, n))  # states, map frame
+        self._p = np.zeros((0, n, n))
+        self._id = np.zeros(0, dtype=np.int64)
+        self._hits = np.zeros(0, dtype=np.int64)  # detections during the M-of-N window
+        self._looks = np.zeros(0, dtype=np.int64)  # frames that should have seen it, during the window
+        self._confirmed = np.zeros(0, dtype=bool)
+        self._last_hit_s = np.zeros(0)
+        self._logit = np.zeros(0)  # log-odds of existence
+        self._votes = np.zeros((0, len(ObjectClass)), dtype=np.int64)  # camera class votes
         self._next_id = 1
         self._t_s: float | None = None  # time the filters are at
-        self._last_frame_t_s = -math.inf
-        self._output: tuple[Track, ...] = ()
+        self._newest_s = -math.inf  # newest frame fused
+        self._miss_streak: dict[str, int] = {}  # sensor id -> confirmed tracks missed in a row
 
-    def update(self, frame: DetectionFrame, ego: EgoEstimate) -> tuple[Track, ...]:
-        """Fuse one frame; returns the confirmed tracks sorted by track id."""
-        if frame.t_s < self._last_frame_t_s:
-            self.dropped_out_of_sequence += 1
-            return self._output
-        s = self.settings
-        ego = _ego_at(ego, frame.t_s)
-        self.predict_to(frame.t_s)
-        measurements = self._measurements(frame, ego)
-        d2, cost = self._distances(measurements)
-        pairs, missed, unused = _associate(cost, d2 <= s.gate_chi2)
-        for i, j in pairs:
-            self._hit(self._tracks[i], measurements, j, frame.t_s)
-        for i in missed:
-            self._miss(self._tracks[i])
-        births = [j for j in unused if not np.any(d2[missed, j] <= s.birth_gate_chi2)]  # no track's outlier
-        self._delete_lost(frame.t_s)
-        self._start_tracks(measurements, births, ego, frame.t_s)
-        self._last_frame_t_s = frame.t_s
-        self._output = self._confirmed_tracks(ego)
-        return self._output
+    # --- the cycle ---
+
+    def fuse(self, frames: Iterable[DetectionFrame], ego: EgoEstimate) -> tuple[Track, ...]:
+        """Fuse the frames in time order; the confirmed tracks at the ego estimate's time."""
+        self.update(frames, ego)
+        return self.tracks(ego)
+
+    def update(self, frames: Iterable[DetectionFrame], ego: EgoEstimate) -> None:
+        """Fuse frames in (time, sensor id) order, all frames of one time together."""
+        usable = []
+        for frame in frames:
+            if frame.sensor_id not in self._sensors:
+                self.dropped_unknown_sensor += 1
+            else:
+                usable.append(frame)
+        usable.sort(key=lambda f: (f.t_s, f.sensor_id))
+        start = 0
+        for end in range(1, len(usable) + 1):
+            if end == len(usable) or usable[end].t_s != usable[start].t_s:
+                self._fuse_time(usable[start:end], ego)
+                start = end
+        if usable:
+            self._merge_duplicates()
 
     def predict_to(self, t_s: float) -> None:
         """Move all tracks to t_s (backwards too: a frame may be older than the last prediction)."""
-        if self._t_s is None or t_s == self._t_s:
-            self._t_s = t_s
-            return
-        dt = t_s - self._t_s
-        f = np.eye(4)
-        f[0, 2] = f[1, 3] = dt
-        q = Q_discrete_white_noise(dim=2, dt=abs(dt), var=self.settings.process_noise_accel_mps2 ** 2,
-                                   block_size=2, order_by_dim=False)  # state order [x, y, vx, vy]
-        for track in self._tracks:
-            track.kf.predict(F=f, Q=q)
+        if self._t_s is not None and t_s != self._t_s and len(self._x):
+            self._x, self._p = self.model.predict(self._x, self._p, t_s - self._t_s)
         self._t_s = t_s
 
-    def _mount(self, sensor_id: str) -> Pose2D:
-        return self.sensor_mounts.get(sensor_id, _UNKNOWN_MOUNT)
+    def tracks(self, ego: EgoEstimate) -> tuple[Track, ...]:
+        """The confirmed tracks predicted to the ego estimate's time, with their lanes; the filters stay put."""
+        rows = np.flatnonzero(self._confirmed)
+        if not rows.size:
+            return ()
+        x = self._x[rows]
+        p = self._p[rows]
+        if self._t_s is not None and ego.t_s != self._t_s:
+            x, p = self.model.predict(x, p, ego.t_s - self._t_s)
+        position, velocity = self.model.position(x), self.model.velocity(x)
+        cos_yaw, sin_yaw = math.cos(ego.pose.yaw_rad), math.sin(ego.pose.yaw_rad)
+        relative_speed = (velocity @ (cos_yaw, sin_yaw) - ego.speed_mps).tolist()
+        existence = (1.0 / (1.0 + np.exp(-self._logit[rows]))).tolist()
+        sigma = np.sqrt(0.5 * (p[:, 0, 0] + p[:, 1, 1])).tolist()
+        classes = [_CLASSES[c] for c in self._votes[rows].argmax(axis=1).tolist()]
+        if self.lane_assigner is None:
+            along = (position - (ego.pose.x_m, ego.pose.y_m)) @ (cos_yaw, sin_yaw) - EGO.centre_from_base_m
+            gaps = np.sign(along) * np.maximum(np.abs(along) - 0.5 * (EGO.length_m + DEFAULT_OBJECT_LENGTH_M), 0.0)
+            lanes = [(None, 0, gap) for gap in gaps.tolist()]
+        elif hasattr(self.lane_assigner, "assign_many"):
+            lanes = self.lane_assigner.assign_many(position[:, 0], position[:, 1], ego)
+        else:
+            lanes = [self.lane_assigner(px, py, ego) for px, py in position.tolist()]
+        return tuple(  # positional: Track(track_id, x, y, vx, vy, length, width, existence, sigma, lane, ...)
+            Track(i, px, py, vx, vy, DEFAULT_LENGTH_M.get(c, CAR_LENGTH_M), CAR_WIDTH_M, e, sd, lane[0], lane[1],
+                  lane[2], dv, c)
+            for i, (px, py), (vx, vy), e, sd, lane, dv, c in zip(
+                self._id[rows].tolist(), position.tolist(), velocity.tolist(), existence, sigma, lanes,
+                relative_speed, classes, strict=True))
 
     @property
     def track_count(self) -> int:
         """All tracks, tentative ones included."""
-        return len(self._tracks)
+        return len(self._id)
 
-    # --- steps of update() ---
+    def _fuse_time(self, frames: list[DetectionFrame], ego: EgoEstimate) -> None:
+        """All frames measured at one time: radars and cameras together, then the sonars."""
+        t_s = frames[0].t_s
+        if t_s < self._newest_s - self.settings.max_frame_age_s:
+            self.dropped_out_of_sequence += len(frames)
+            return
+        ego = _ego_at(ego, t_s)
+        self.predict_to(t_s)
+        points = [f for f in frames if self._sensors[f.sensor_id].kind != SensorKind.SONAR]
+        if points:
+            self._fuse_points(points, ego)
+        sonars = [f for f in frames if self._sensors[f.sensor_id].kind == SensorKind.SONAR]
+        if sonars and len(self._id):
+            self._fuse_ranges(sonars, ego)
+        self._newest_s = max(self._newest_s, t_s)
+        self._delete_lost()
 
-    def _measurements(self, frame: DetectionFrame, ego: EgoEstimate) -> _Measurements:
-        """Detections (base_link, polar noise) -> box centres in the map frame with covariance."""
-        dets = frame.detections
-        mount_yaw = self._mount(frame.sensor_id).yaw_rad
-        x = np.array([d.x_m for d in dets])
-        y = np.array([d.y_m for d in dets])
-        rng = np.array([d.range_m for d in dets])
-        los = np.array([d.azimuth_rad for d in dets]) + mount_yaw  # line of sight in base_link
-        if frame.kind in FACE_SENSORS:
-            # nearer face -> box centre, half a length further along the ego heading
-            x = x + np.sign(np.cos(los)) * 0.5 * DEFAULT_OBJECT_LENGTH_M
-        yaw = ego.pose.yaw_rad
-        c, s = math.cos(yaw), math.sin(yaw)
-        z = np.column_stack((ego.pose.x_m + c * x - s * y, ego.pose.y_m + s * x + c * y))
-        # R = J diag(sr^2, sa^2) J^T with the polar Jacobian, taken along the map-frame line of sight
-        bearing = los + yaw
-        jac = np.empty((len(dets), 2, 2))
-        jac[:, 0, 0], jac[:, 0, 1] = np.cos(bearing), -rng * np.sin(bearing)
-        jac[:, 1, 0], jac[:, 1, 1] = np.sin(bearing), rng * np.cos(bearing)
-        polar = np.zeros((len(dets), 2, 2))
-        polar[:, 0, 0] = [d.range_sigma_m ** 2 for d in dets]
-        polar[:, 1, 1] = [d.azimuth_sigma_rad ** 2 for d in dets]
-        r = jac @ polar @ jac.transpose(0, 2, 1) + ego.position_sigma_m ** 2 * np.eye(2)
-        range_rate = np.array([d.range_rate_mps for d in dets])
-        range_rate_sigma = np.array([d.range_rate_sigma_mps for d in dets])
-        # range rate = los . (v_obj - v_sensor): linear in the state once the line of sight is fixed
-        los_map = np.column_stack((np.cos(bearing), np.sin(bearing))).reshape(-1, 2)
-        n = len(dets)
-        update_z = np.empty((n, 3, 1))
-        update_z[:, :2, 0] = z
-        update_z[:, 2, 0] = range_rate + los_map @ self._sensor_velocity(frame.sensor_id, ego)
-        update_h = np.zeros((n, 3, 4))
-        update_h[:, :2, :] = _MEASUREMENT_MATRIX
-        update_h[:, 2, 2:] = los_map
-        update_r = np.zeros((n, 3, 3))
-        update_r[:, :2, :2] = r
-        update_r[:, 2, 2] = range_rate_sigma ** 2
-        doppler = ~np.isnan(range_rate) & self.settings.fuse_range_rate
-        return _Measurements(
-            z=z.reshape(-1, 2), r=r, los_bearing=los,
-            range_rate=range_rate, range_rate_sigma=range_rate_sigma,
-            update_z=update_z, update_h=update_h, update_r=update_r, update_dim=np.where(doppler, 3, 2),
-        )
+    # --- radar and camera ---
 
-    def _sensor_velocity(self, sensor_id: str, ego: EgoEstimate) -> np.ndarray:
-        """Map-frame velocity of the sensor: the ego's, plus the yaw rate turning the mount lever arm."""
-        mount = self._mount(sensor_id)
-        yaw = ego.pose.yaw_rad
-        c, s = math.cos(yaw), math.sin(yaw)
-        lever = np.array([c * mount.x_m - s * mount.y_m, s * mount.x_m + c * mount.y_m])
-        return ego.speed_mps * np.array([c, s]) + ego.yaw_rate_rps * np.array([-lever[1], lever[0]])
+    def _fuse_points(self, frames: list[DetectionFrame], ego: EgoEstimate) -> None:
+        """Frames of one time: gate every detection against the tracks its sensor may see, assign per
+        sensor, update each track with all its detections, count misses, start tracks from the rest."""
+        s = self.settings
+        sensors = [self._sensors[f.sensor_id] for f in frames]
+        poses = [sensor_pose(sensor, ego) for sensor in sensors]
+        view = self._view(sensors, poses)
+        m = point_measurements(frames, poses, ego)
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        explained = np.zeros(len(m.z), dtype=bool)
+        shared = np.zeros(len(m.z), dtype=bool)
+        if len(self._id) and len(m.z):
+            # (track, detection) pairs where the track may be seen by that detection's sensor
+            cols, rows = np.nonzero(view.near[m.frame])
+            d2, cost = self._pair_distances(rows, cols, m)
+            gated = d2 <= s.gate_chi2
+            pairs = _associate_per_frame(rows[gated], cols[gated], cost[gated], m.starts)
+            explained = np.bincount(cols[d2 <= s.birth_gate_chi2], minlength=len(m.z)) > 0
+            shared = np.bincount(cols[gated], minlength=len(m.z)) > 1
+        # a detection in the gate of several tracks does not confirm a tentative one (a ghost next to a
+        # real car would live on the car's detections); it still updates it and spares it a miss
+        counts = ~(shared[pairs[:, 1]] & ~self._confirmed[pairs[:, 0]])
+        if len(pairs):
+            self._update_points(pairs, m)
+            camera = np.array([sensor.kind == SensorKind.CAMERA for sensor in sensors])[m.frame[pairs[:, 1]]]
+            np.add.at(self._votes, (pairs[camera, 0], m.classification[pairs[camera, 1]]), 1)
+        hit = np.zeros(view.in_view.shape, dtype=bool)  # (frames, tracks)
+        hit[m.frame[pairs[:, 1]], pairs[:, 0]] = True
+        missed = self._not_hidden(view.in_view & ~hit, view)
+        missed[self._blind(sensors, hit, missed)] = False
+        miss_log = np.log(np.maximum(1.0 - np.array([x.spec.detection_probability for x in sensors]),
+                                     math.exp(-_MAX_LOGIT)))
+        self._bookkeep(np.bincount(pairs[counts, 0], minlength=len(self._id)), missed.sum(axis=0),
+                       miss_log @ missed, frames[0].t_s)
+        explained[pairs[:, 1]] = True
+        if not np.all(explained):
+            self._start_tracks(m, np.flatnonzero(~explained), ego, frames[0].t_s)
 
-    def _distances(self, m: _Measurements) -> tuple[np.ndarray, np.ndarray]:
-        """d^2 (squared Mahalanobis distance) of each track/detection pair, and the cost d^2 + ln|S|."""
-        if not self._tracks or not len(m.z):
-            empty = np.zeros((len(self._tracks), len(m.z)))
-            return empty, empty
-        x = np.stack([t.kf.x[:2, 0] for t in self._tracks])
-        p = np.stack([t.kf.P[:2, :2] for t in self._tracks])
-        s = p[:, None] + m.r[None]  # innovation covariance, (tracks, detections, 2, 2)
-        y = m.z[None] - x[:, None]
-        s00, s01, s11 = s[..., 0, 0], s[..., 0, 1], s[..., 1, 1]
+    def _blind(self, sensors: list[Sensor], hit: np.ndarray, missed: np.ndarray) -> np.ndarray:
+        """Which of these sensors look blind (glare, dirt): they missed every one of the last
+        `blind_after_misses` confirmed tracks they should have seen. Their misses do not count until
+        they detect a confirmed track again, so a blinded camera cannot delete what the radars see."""
+        hits = (hit & self._confirmed).sum(axis=1).tolist()
+        misses = (missed & self._confirmed).sum(axis=1).tolist()
+        blind = []
+        for sensor, n_hit, n_miss in zip(sensors, hits, misses, strict=True):
+            streak = 0 if n_hit else self._miss_streak.get(sensor.sensor_id, 0) + n_miss
+            self._miss_streak[sensor.sensor_id] = streak
+            blind.append(streak >= self.settings.blind_after_misses)
+        return np.array(blind, dtype=bool)
+
+    def _pair_distances(self, rows: np.ndarray, cols: np.ndarray,
+                        m: PointMeasurements) -> tuple[np.ndarray, np.ndarray]:
+        """Of (track, detection) pairs: d^2, the squared Mahalanobis distance of the position (inf when a
+        radar's range rate disagrees), and the assignment cost d^2 + ln|S| (plus the range-rate terms)."""
+        p, x, r = self._p, self._x, m.r
+        s00 = p[rows, 0, 0] + r[cols, 0, 0]
+        s01 = p[rows, 0, 1] + r[cols, 0, 1]
+        s11 = p[rows, 1, 1] + r[cols, 1, 1]
+        y0 = m.z[cols, 0] - x[rows, 0]
+        y1 = m.z[cols, 1] - x[rows, 1]
         det = s00 * s11 - s01 * s01
-        d2 = (s11 * y[..., 0] ** 2 - 2.0 * s01 * y[..., 0] * y[..., 1] + s00 * y[..., 1] ** 2) / det
+        d2 = (s11 * y0 * y0 - 2.0 * s01 * y0 * y1 + s00 * y1 * y1) / det
         # ln|S| keeps a vague tentative track from taking a detection from a firm one
-        return d2, d2 + np.log(det)
+        cost = d2 + np.log(det)
+        doppler = np.flatnonzero(~np.isnan(m.range_rate[cols]) & (d2 <= max(self.settings.gate_chi2,
+                                                                              self.settings.birth_gate_chi2)))
+        if doppler.size:
+            # a radar detection must also agree in range rate: a stationary return is no moving car
+            rate_d2, rate_var = self._rate_distances(rows[doppler], cols[doppler], m)
+            agrees = rate_d2 <= self.settings.range_rate_gate_chi2
+            d2[doppler] = np.where(agrees, d2[doppler], np.inf)
+            cost[doppler] += rate_d2 + np.log(rate_var)
+        return d2, cost
 
-    def _hit(self, track: _TrackState, m: _Measurements, j: int, t_s: float) -> None:
+    def _rate_distances(self, rows: np.ndarray, cols: np.ndarray,
+                        m: PointMeasurements) -> tuple[np.ndarray, np.ndarray]:
+        """Of (track, detection) pairs: squared Mahalanobis distance of the range rate, and its variance."""
+        x, p = self._x[rows], self._p[rows]
+        jac = self.model.velocity_jacobian(x)
+        p_v = jac @ p @ jac.transpose(0, 2, 1)  # velocity covariance
+        los = m.los[cols]
+        predicted = np.sum(self.model.velocity(x) * los, axis=1)
+        variance = np.einsum("ki,kij,kj->k", los, p_v, los) + m.range_rate_var[cols]
+        return (m.range_rate[cols] - predicted) ** 2 / variance, variance
+
+    def _update_points(self, pairs: np.ndarray, m: PointMeasurements) -> None:
+        """Kalman update of the associated tracks with all their detections of this time at once."""
+        rows, cols = pairs[:, 0], pairs[:, 1]
+        x = self._x[rows]
+        r = m.r[cols]
+        r_inv = np.empty_like(r)  # 2x2 inverse in closed form
+        det = r[:, 0, 0] * r[:, 1, 1] - r[:, 0, 1] * r[:, 1, 0]
+        r_inv[:, 0, 0], r_inv[:, 1, 1] = r[:, 1, 1] / det, r[:, 0, 0] / det
+        r_inv[:, 0, 1], r_inv[:, 1, 0] = -r[:, 0, 1] / det, -r[:, 1, 0] / det
+        y = m.z[cols] - self.model.position(x)
+        info = np.zeros((len(rows), self.model.dim, self.model.dim))
+        info[:, :2, :2] = r_inv
+        vector = np.zeros((len(rows), self.model.dim))
+        vector[:, :2] = np.einsum("kij,kj->ki", r_inv, y)
+        # range rate: linear in the velocity once the line of sight is fixed (EKF Jacobian for CTRV)
+        rate = m.range_rate[cols]
+        doppler = ~np.isnan(rate) & self.settings.fuse_range_rate
+        if np.any(doppler):
+            los = m.los[cols[doppler]]
+            xd = x[doppler]
+            h = np.einsum("kj,kjn->kn", los, self.model.velocity_jacobian(xd))
+            weight = 1.0 / m.range_rate_var[cols[doppler]]
+            innovation = rate[doppler] - np.sum(los * self.model.velocity(xd), axis=1)
+            info[doppler] += weight[:, None, None] * h[:, :, None] * h[:, None, :]
+            vector[doppler] += (weight * innovation)[:, None] * h
+        self._information_update(rows, info, vector)
+
+    def _information_update(self, rows: np.ndarray, info: np.ndarray, vector: np.ndarray) -> None:
+        """Kalman update in information form: P+ = (P^-1 + sum H^T R^-1 H)^-1, x+ = x + P+ sum H^T R^-1 y.
+
+        For independent measurements of one time this is the sequential Kalman update done at once
+        (the EKF linearised at the prediction), so a track seen by several sensors costs one inversion.
+        """
+        order = np.argsort(rows, kind="stable")
+        tracks, starts = np.unique(rows[order], return_index=True)
+        total_info = np.add.reduceat(info[order], starts, axis=0)
+        total_vector = np.add.reduceat(vector[order], starts, axis=0)
+        p = np.linalg.inv(np.linalg.inv(self._p[tracks]) + total_info)
+        p = 0.5 * (p + p.transpose(0, 2, 1))
+        self._x[tracks] += np.einsum("kij,kj->ki", p, total_vector)
+        self._p[tracks] = p
+
+    def _boxes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Position, heading (cos, sin) and half length of every track's box."""
+        position = self.model.position(self._x)
+        velocity = self.model.velocity(self._x)
+        speed = np.hypot(velocity[:, 0], velocity[:, 1])
+        moving = speed > _MIN_SPEED_FOR_HEADING_MPS  # a slow track keeps a box along the map's x axis
+        cos_yaw = np.where(moving, velocity[:, 0] / np.maximum(speed, 1e-9), 1.0)
+        sin_yaw = np.where(moving, velocity[:, 1] / np.maximum(speed, 1e-9), 0.0)
+        truck = self._votes.argmax(axis=1) == ObjectClass.TRUCK
+        half_length = np.where(truck, 0.5 * DEFAULT_LENGTH_M[ObjectClass.TRUCK], 0.5 * CAR_LENGTH_M)
+        return position, cos_yaw, sin_yaw, half_length
+
+    def _view(self, sensors: list[Sensor], poses: list[SensorPose]) -> _View:
+        """The tracks as each of these radars and cameras sees them, arrays (frames, tracks)."""
+        position, cos_yaw, sin_yaw, half_length = self._boxes()
+        table = np.array([(q.x_m, q.y_m, q.yaw_rad, x.half_fov_rad, x.spec.min_range_m, x.spec.max_range_m)
+                          for x, q in zip(sensors, poses, strict=True)])
+        dx = position[None, :, 0] - table[:, 0:1]
+        dy = position[None, :, 1] - table[:, 1:2]
+        distance = np.maximum(np.hypot(dx, dy), 1e-3)
+        off_axis = _wrap(np.arctan2(dy, dx) - table[:, 2:3])
+        cos_rel = np.abs(dx * cos_yaw + dy * sin_yaw) / distance
+        face = distance - box_extent(cos_rel, half_length)
+        half_fov, min_range, max_range = table[:, 3:4], table[:, 4:5], table[:, 5:6]
+        in_view = (np.abs(off_axis) <= half_fov) & (face >= min_range) & (face <= max_range)
+        near = (np.abs(off_axis) <= half_fov + _GATE_MARGIN_RAD) & (face <= max_range + _GATE_MARGIN_M)
+        return _View(in_view, near, off_axis, distance, face, cos_rel, half_length)
+
+    def _not_hidden(self, candidates: np.ndarray, view: _View) -> np.ndarray:
+        """(frames, tracks) candidates that no nearer track in the same sensor's view hides (angular overlap)."""
+        frames, rows = np.nonzero(candidates)
+        if not rows.size:
+            return candidates
+        # angular half extent of each box: its support across the line of sight, over the distance
+        across = box_extent(np.sqrt(np.maximum(1.0 - view.cos_rel ** 2, 0.0)), view.half_length)
+        half_angle = np.arctan2(across, view.distance)
+        lo, hi = view.off_axis - half_angle, view.off_axis + half_angle  # (frames, tracks)
+        lo_c, hi_c, face_c = lo[frames, rows], hi[frames, rows], view.face[frames, rows]
+        overlap = np.clip(np.minimum(hi_c[:, None], hi[frames]) - np.maximum(lo_c[:, None], lo[frames]), 0.0, None)
+        occluder = view.in_view[frames] & (view.face[frames] < face_c[:, None])
+        hidden = np.any(occluder & (overlap > self.settings.occlusion_fraction * (hi_c - lo_c)[:, None]), axis=1)
+        out = candidates.copy()
+        out[frames[hidden], rows[hidden]] = False
+        return out
+
+    # --- sonar ---
+
+    def _fuse_ranges(self, frames: list[DetectionFrame], ego: EgoEstimate) -> None:
+        """Sonar echoes of one time. Each sonar reports its nearest echo: it updates the nearest track in
+        the beam that explains it; tracks in the beam nearer than the echo (or any, without an echo) count a
+        miss; tracks behind the echo are masked by it."""
         s = self.settings
-        dim = m.update_dim[j]
-        track.kf.update(m.update_z[j, :dim], R=m.update_r[j, :dim, :dim], H=m.update_h[j, :dim])
-        track.window.append(True)
-        track.last_hit_t_s = t_s
-        track.existence += s.existence_gain * (1.0 - track.existence)
-        track.confirmed = track.confirmed or sum(track.window) >= s.confirm_hits
+        position, cos_yaw, sin_yaw, half_length = self._boxes()
+        reach = max(self._sensors[f.sensor_id].spec.max_range_m for f in frames) + 10.0
+        close = np.flatnonzero(np.hypot(position[:, 0] - ego.pose.x_m, position[:, 1] - ego.pose.y_m) < reach)
+        if not close.size:
+            return
+        sensors = [self._sensors[f.sensor_id] for f in frames]
+        poses = [sensor_pose(sensor, ego) for sensor in sensors]
+        table = np.array([(q.x_m, q.y_m, q.yaw_rad, x.half_fov_rad, x.spec.min_range_m, x.spec.max_range_m,
+                           x.spec.detection_probability) for x, q in zip(sensors, poses, strict=True)])
+        predicted, los = nearest_point(table[:, 0:1], table[:, 1:2], position[close], cos_yaw[close],
+                                       sin_yaw[close], half_length[close])  # (sonars, close tracks)
+        off_axis = _wrap(np.arctan2(los[..., 1], los[..., 0]) - table[:, 2:3])
+        in_beam = (np.abs(off_axis) <= table[:, 3:4]) & (predicted <= table[:, 5:6])
+        echo = np.array([f.detections[0].range_m if f.detections else np.inf for f in frames])
+        echo_var = np.array([f.detections[0].range_sigma_m ** 2 if f.detections else 1.0 for f in frames])
+        p_pos = self._p[close, :2, :2]
+        s_var = np.einsum("skj,kjl,skl->sk", los, p_pos, los) + echo_var[:, None]
+        y = echo[:, None] - predicted
+        gated = in_beam & (y * y / s_var <= s.range_gate_chi2)
+        nearest_gated = np.argmin(np.where(gated, predicted, np.inf), axis=1)  # the nearest object echoes
+        sonar = np.flatnonzero(gated.any(axis=1))
+        column = nearest_gated[sonar]
+        hit = np.zeros_like(gated)
+        hit[sonar, column] = True
+        # a miss: in the beam, not hit, and nearer than the echo (beyond it the echo masks it)
+        missed = in_beam & ~hit & (predicted >= table[:, 4:5]) & (predicted < echo[:, None] - 3.0 * np.sqrt(s_var))
+        n = len(self._id)
+        if sonar.size:
+            h = los[sonar, column]
+            weight = 1.0 / echo_var[sonar]
+            info = np.zeros((sonar.size, self.model.dim, self.model.dim))
+            info[:, :2, :2] = weight[:, None, None] * h[:, :, None] * h[:, None, :]
+            vector = np.zeros((sonar.size, self.model.dim))
+            vector[:, :2] = (weight * y[sonar, column])[:, None] * h
+            self._information_update(close[column], info, vector)
+        miss_log = np.log(np.maximum(1.0 - table[:, 6], math.exp(-_MAX_LOGIT)))
+        hits = np.zeros(n, dtype=np.int64)
+        hits[close] = hit.sum(axis=0)
+        misses = np.zeros(n, dtype=np.int64)
+        misses[close] = missed.sum(axis=0)
+        miss_log_odds = np.zeros(n)
+        miss_log_odds[close] = miss_log @ missed
+        self._bookkeep(hits, misses, miss_log_odds, frames[0].t_s)
 
-    def _miss(self, track: _TrackState) -> None:
-        track.window.append(False)
-        track.existence -= self.settings.existence_gain * track.existence
+    # --- track management ---
 
-    def _delete_lost(self, t_s: float) -> None:
+    def _bookkeep(self, hits: np.ndarray, misses: np.ndarray, miss_log_odds: np.ndarray, t_s: float) -> None:
+        """Hits and misses of one time (counts per track): existence, the M-of-N window, the last hit time."""
         s = self.settings
-        self._tracks = [
-            t for t in self._tracks
-            if t_s - t.last_hit_t_s <= s.delete_after_misses_s
-            and (t.confirmed or len(t.window) < s.confirm_window)  # tentative: M of the first N or gone
-        ]
+        self._logit = np.clip(self._logit + hits * math.log(s.existence_hit_odds) + miss_log_odds,
+                              -_MAX_LOGIT, _MAX_LOGIT)
+        self._last_hit_s = np.where(hits > 0, np.maximum(self._last_hit_s, t_s), self._last_hit_s)
+        window = ~self._confirmed
+        self._hits += hits * window
+        self._looks += (hits + misses) * window
+        self._confirmed |= self._hits >= s.confirm_hits
 
-    def _start_tracks(self, m: _Measurements, detections: list[int], ego: EgoEstimate, t_s: float) -> None:
+    def _delete_lost(self) -> None:
+        """Tracks without a detection for too long, tentative ones that failed M of N, and tracks whose
+        existence fell so low that the sensors that should see them say they are gone."""
         s = self.settings
+        keep = ((self._newest_s - self._last_hit_s <= s.delete_after_misses_s)
+                & (self._confirmed | (self._looks < s.confirm_window))
+                & (self._logit >= math.log(s.delete_existence / (1.0 - s.delete_existence))))
+        if not np.all(keep):
+            self._select(keep)
+
+    def _merge_duplicates(self) -> None:
+        """The younger of two tracks on one object goes: two vehicles' centres cannot be that close."""
+        s = self.settings
+        position, velocity = self.model.position(self._x), self.model.velocity(self._x)
+        dx = position[:, 0, None] - position[None, :, 0]
+        dy = position[:, 1, None] - position[None, :, 1]
+        i, j = np.nonzero(np.triu(dx * dx + dy * dy < s.merge_distance_m ** 2, 1))
+        if not i.size:
+            return
+        same = np.hypot(*(velocity[i] - velocity[j]).T) < s.merge_speed_difference_mps
+        older_first = self._id[i] < self._id[j]
+        drop = np.where(older_first, j, i)[same]
+        keep = np.ones(len(self._id), dtype=bool)
+        keep[drop] = False
+        self._select(keep)
+
+    def _select(self, keep: np.ndarray) -> None:
+        for name in ("_x", "_p", "_id", "_hits", "_looks", "_confirmed", "_last_hit_s", "_logit", "_votes"):
+            setattr(self, name, getattr(self, name)[keep])
+
+    def _start_tracks(self, m: PointMeasurements, detections: np.ndarray, ego: EgoEstimate, t_s: float) -> None:
+        """New tentative tracks, frame by frame: a detection of a later frame that falls in the gate of a
+        track born from an earlier frame of the same time updates it instead of starting another."""
+        s = self.settings
+        born_from = len(self._id)
+        for f in np.unique(m.frame[detections]):
+            cols = detections[m.frame[detections] == f]
+            if len(self._id) > born_from:
+                newborn = np.arange(born_from, len(self._id))
+                rows, det = np.repeat(newborn, len(cols)), np.tile(cols, len(newborn))
+                d2, cost = self._pair_distances(rows, det, m)
+                gated = d2 <= s.gate_chi2
+                pairs = _associate_per_frame(rows[gated], det[gated], cost[gated], m.starts)
+                explained = np.isin(cols, det[d2 <= s.birth_gate_chi2])
+                if len(pairs):
+                    self._update_points(pairs, m)
+                    self._bookkeep(np.bincount(pairs[:, 0], minlength=len(self._id)),
+                                   np.zeros(len(self._id), dtype=np.int64), np.zeros(len(self._id)), t_s)
+                cols = cols[~explained]
+            self._add_tracks(m, cols[:max(s.max_tracks - len(self._id), 0)], ego, t_s)
+
+    def _add_tracks(self, m: PointMeasurements, detections: np.ndarray, ego: EgoEstimate, t_s: float) -> None:
+        """Tentative tracks from these detections: the position measured, the speed along the ego heading
+        from the range rate (as fast as the ego without one), little speed across it."""
+        s = self.settings
+        n = detections.size
+        if not n:
+            return
         heading = np.array([math.cos(ego.pose.yaw_rad), math.sin(ego.pose.yaw_rad)])
         lateral = np.array([-heading[1], heading[0]])
-        for j in detections:
-            if len(self._tracks) >= s.max_tracks:
-                return
-            speed, speed_sigma = _speed_along_ego(ego.speed_mps, m.range_rate[j], m.range_rate_sigma[j],
-                                                  m.los_bearing[j], s)
-            kf = KalmanFilter(dim_x=4, dim_z=2)
-            kf.H = _MEASUREMENT_MATRIX
-            kf.x = np.array([[m.z[j, 0]], [m.z[j, 1]], [speed * heading[0]], [speed * heading[1]]])
-            velocity_cov = (speed_sigma ** 2 * np.outer(heading, heading)
-                            + s.init_lateral_speed_sigma_mps ** 2 * np.outer(lateral, lateral))
-            kf.P = np.block([[m.r[j], np.zeros((2, 2))], [np.zeros((2, 2)), velocity_cov]])
-            self._tracks.append(_TrackState(self._next_id, kf, t_s, s.existence_gain, s.confirm_window))
-            self._next_id += 1
-
-    def _confirmed_tracks(self, ego: EgoEstimate) -> tuple[Track, ...]:
-        cos_yaw, sin_yaw = math.cos(ego.pose.yaw_rad), math.sin(ego.pose.yaw_rad)
-        out = []
-        for t in sorted(self._tracks, key=lambda t: t.track_id):
-            if not t.confirmed:
-                continue
-            x, y, vx, vy = t.kf.x[:, 0].tolist()
-            p = t.kf.P
-            if self.lane_assigner is not None:
-                relative_lane, lanelet_id, gap = self.lane_assigner(x, y, ego)
-            else:
-                relative_lane, lanelet_id, gap = None, 0, ego_frame_gap(x, y, ego)
-            out.append(Track(
-                track_id=t.track_id, x_m=x, y_m=y, vx_mps=vx, vy_mps=vy,
-                length_m=DEFAULT_OBJECT_LENGTH_M, existence=t.existence,
-                position_sigma_m=math.sqrt(0.5 * float(p[0, 0] + p[1, 1])),
-                relative_lane=relative_lane, lanelet_id=lanelet_id, gap_m=gap,
-                relative_speed_mps=vx * cos_yaw + vy * sin_yaw - ego.speed_mps,
-            ))
-        return tuple(out)
+        speed, speed_sigma = _speed_along_ego(ego.speed_mps, m.raw_range_rate[detections],
+                                              np.sqrt(m.range_rate_var[detections]), m.los[detections] @ heading, s)
+        velocity_cov = (speed_sigma[:, None, None] ** 2 * np.outer(heading, heading)
+                        + s.init_lateral_speed_sigma_mps ** 2 * np.outer(lateral, lateral))
+        x, p = self.model.initial(m.z[detections], m.r[detections], speed[:, None] * heading, velocity_cov)
+        self._x = np.concatenate((self._x, x))
+        self._p = np.concatenate((self._p, p))
+        self._id = np.concatenate((self._id, np.arange(self._next_id, self._next_id + n)))
+        self._next_id += n
+        self._hits = np.concatenate((self._hits, np.ones(n, dtype=np.int64)))
+        self._looks = np.concatenate((self._looks, np.ones(n, dtype=np.int64)))
+        self._confirmed = np.concatenate((self._confirmed, np.full(n, s.confirm_hits <= 1)))
+        self._last_hit_s = np.concatenate((self._last_hit_s, np.full(n, t_s)))
+        self._logit = np.concatenate((self._logit, np.full(n, math.log(s.existence_hit_odds))))
+        votes = np.zeros((n, len(ObjectClass)), dtype=np.int64)
+        votes[np.arange(n), m.classification[detections]] = 1
+        self._votes = np.concatenate((self._votes, votes))
 
 
-def _associate(cost: np.ndarray, gated: np.ndarray) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Global nearest neighbour: pairs (track, detection) inside the gate, unmatched tracks and detections."""
-    rows, cols = linear_sum_assignment(np.where(gated, cost, _INFEASIBLE))
-    pairs = [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if gated[i, j]]
-    matched_tracks = {i for i, _ in pairs}
-    matched_detections = {j for _, j in pairs}
-    return (pairs, [i for i in range(cost.shape[0]) if i not in matched_tracks],
-            [j for j in range(cost.shape[1]) if j not in matched_detections])
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Tracks relative to the radars and cameras of one time; arrays (frames, tracks)."""
+
+    in_view: np.ndarray  # inside the field of view and range band
+    near: np.ndarray  # may still give a detection (field of view and range plus a margin)
+    off_axis: np.ndarray
+    distance: np.ndarray
+    face: np.ndarray  # range to the face towards the sensor
+    cos_rel: np.ndarray  # |cos| of the angle between the line of sight and the box
+    half_length: np.ndarray  # (tracks,)
 
 
-def _speed_along_ego(ego_speed: float, range_rate: float, range_rate_sigma: float, los_bearing: float,
-                     s: TrackerSettings) -> tuple[float, float]:
-    """Object speed along the ego heading from the range rate, assuming it drives parallel to the ego.
+def _kalman_update(x: np.ndarray, p: np.ndarray, y: np.ndarray, h: np.ndarray,
+                   r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kalman (EKF) update of k tracks at once: innovation y (k, m), Jacobian h (k, m, n), noise r (k, m, m)."""
+    pht = p @ h.transpose(0, 2, 1)  # (k, n, m)
+    s = h @ pht + r
+    gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)  # P H^T S^-1 (S symmetric)
+    x = x + np.einsum("knm,km->kn", gain, y)
+    p = p - gain @ s @ gain.transpose(0, 2, 1)
+    return x, 0.5 * (p + p.transpose(0, 2, 1))
 
-    range_rate = (v_obj - v_ego) cos(los_bearing), so v_obj = v_ego + range_rate / cos(los_bearing);
-    without Doppler, or looking too far sideways, the object is assumed as fast as the ego.
+
+def _associate_per_frame(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Global nearest neighbour over gated (track, detection) pairs, a track taking at most one
+    detection of each frame (detections of frame f are starts[f]:starts[f + 1]).
+
+    Pairs without a choice (the detection gates one track, which gates no other detection of that
+    frame) are taken at once; the rest goes to one optimal assignment (scipy) whose rows are
+    (track, frame) and whose columns are detections, feasible only within a frame.
     """
-    cos_los = math.cos(los_bearing)
-    if math.isnan(range_rate) or abs(cos_los) < MIN_LINE_OF_SIGHT_COS:
-        return ego_speed, s.init_speed_sigma_no_doppler_mps
-    sigma = math.hypot(s.init_speed_sigma_mps, range_rate_sigma / abs(cos_los))
-    return ego_speed + range_rate / cos_los, sigma
+    n_frames = len(starts) - 1
+    frame = np.repeat(np.arange(n_frames), np.diff(starts))
+    keys = rows * n_frames + frame[cols]  # (track, frame) of each pair
+    per_detection = np.bincount(cols, minlength=starts[-1])
+    per_key = np.bincount(keys)
+    clear = (per_detection[cols] == 1) & (per_key[keys] == 1)
+    found = np.column_stack((rows[clear], cols[clear]))
+    if np.all(clear):
+        return found.astype(np.int64)
+    cols, keys, cost = cols[~clear], keys[~clear], cost[~clear]
+    key_ids, row = np.unique(keys, return_inverse=True)
+    col_ids, col = np.unique(cols, return_inverse=True)
+    matrix = np.full((len(key_ids), len(col_ids)), _INFEASIBLE)
+    matrix[row, col] = cost
+    r, c = linear_sum_assignment(matrix)
+    ok = matrix[r, c] < _INFEASIBLE
+    chosen = np.column_stack((key_ids[r[ok]] // n_frames, col_ids[c[ok]]))
+    return np.concatenate((found, chosen)).astype(np.int64)
+
+
+def _speed_along_ego(ego_speed: float, range_rate: np.ndarray, range_rate_sigma: np.ndarray, cos_los: np.ndarray,
+                     s: TrackerSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Speeds along the ego heading from range rates, assuming the objects drive parallel to the ego.
+
+    range_rate = (v_obj - v_ego) cos(los), so v_obj = v_ego + range_rate / cos(los); without
+    Doppler, or looking too far sideways, an object is assumed as fast as the ego.
+    """
+    usable = ~np.isnan(range_rate) & (np.abs(cos_los) >= MIN_LINE_OF_SIGHT_COS)
+    safe_cos = np.where(usable, cos_los, 1.0)
+    speed = np.where(usable, ego_speed + np.where(usable, range_rate, 0.0) / safe_cos, ego_speed)
+    rate_sigma = np.where(usable, range_rate_sigma, 0.0) / np.abs(safe_cos)
+    sigma = np.where(usable, np.hypot(s.init_speed_sigma_mps, rate_sigma), s.init_speed_sigma_no_doppler_mps)
+    return speed, sigma
 
 
 def _ego_at(ego: EgoEstimate, t_s: float) -> EgoEstimate:
@@ -362,3 +653,6 @@ def _ego_at(ego: EgoEstimate, t_s: float) -> EgoEstimate:
                   ego.pose.y_m + ego.speed_mps * dt * math.sin(mid_yaw), yaw)
     return EgoEstimate(t_s, pose, ego.speed_mps, ego.yaw_rate_rps, ego.position_sigma_m)
 
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    return (angle + np.pi) % (2.0 * np.pi) - np.pi

@@ -1,1 +1,1 @@
-"""Ego pose and lane-level position from GNSS, vehicle speed and yaw rate."""
+"""Lane-level localisation: RTK-GNSS, IMU, wheel speed and camera lane lines in one EKF, on the HD map."""

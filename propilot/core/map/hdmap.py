@@ -1,17 +1,19 @@
 """Lanelet2 HD map: loading with validation, lane-level matching and the lane geometry ahead.
 
 In: a `map.yaml` that names a Lanelet2 `.osm` (and its OpenDRIVE and SUMO twins), the geodetic
-origin of the map frame and the side of the road traffic keeps to. Out: an `HDMap` that answers,
-in the map frame (x east, y north, metres, REP-103): which lane a pose is in (`match`, `locate`),
-how far along the carriageway that is (`station`), the lanes beside it and whether one may change
-into them, speed limits, and the centreline ahead with heading and curvature (`path_ahead`).
-Invalid input raises `MapError`, which lists every problem found, one per line.
+origin of the map frame and the side of the road traffic keeps to (or that side as a parameter).
+Out: an `HDMap` that answers, in the map frame (x east, y north, metres, REP-103): which lane a
+pose is in (`match`, `match_many` for a batch, `locate`), how far along the carriageway that is
+(`station`), the lanes beside it and whether one may change into them, which is the overtaking
+lane, speed limits, toll booths, parking spaces, named points, and the centreline ahead with
+heading and curvature (`path_ahead`). Routes, events and route-drive zones build on it (route.py,
+zones.py). Invalid input raises `MapError`, which lists every problem found, one per line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,42 +23,27 @@ import lanelet2
 import numpy as np
 import yaml
 from lanelet2.projection import LocalCartesianProjector
+from scipy.spatial import cKDTree
 
-from propilot.core.settings import ConfigError
+from propilot.core.map.checks import lanelet_problems, parse_kph
+from propilot.core.map.errors import MapError, MapProblem
 from propilot.core.types import UNMATCHED, LanePosition, LaneSource, Pose2D
 
-MAX_SEGMENT_M = 3.0  # centrelines are cut to this so a grid cell holds few, short segments
+__all__ = ["HDMap", "MapBatch", "MapError", "MapProblem", "ParkingSpace", "PointOfInterest", "load_map"]
+
+MAX_SEGMENT_M = 6.0  # centrelines are cut to this so a grid cell holds few, short segments
 GRID_CELL_M = 10.0
 MATCH_MARGIN_LANES = 0.5  # a point up to half a lane outside a lanelet still matches it
 LANE_LEVEL_CONFIDENCE = 0.9
-STATION_WINDOW = 12  # segments either side of the first guess searched when projecting lanes
+NEAR_WINDOW = 2  # segments either side of a first guess searched for the nearest point on a line
+TRAFFIC_SIDES = ("left", "right")  # the side of the road traffic keeps to: left in Japan
 
 _Report = Callable[[str, str], None]  # collects one problem: (field name, reason)
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml reads map.yaml's tables 20x faster
 
 # Rows of a grid cell's segment data (see HDMap._build_grid).
 _LEN, _INV_LEN, _S0, _MID0, _HALF0, _DMID, _DHALF, _H0, _DH, _ROW = range(10)
-
-
-@dataclass(frozen=True)
-class MapProblem:
-    file: str
-    element_id: int | str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.element_id}: {self.reason}"
-
-
-class MapError(ConfigError):
-    """The map or its map.yaml is invalid; `problems` holds every problem, not just the first."""
-
-    def __init__(self, problems: list[MapProblem]):
-        first = problems[0] if problems else MapProblem("?", "?", "unknown map problem")
-        super().__init__(first.file, str(first.element_id), first.reason)
-        self.problems = list(problems)
-
-    def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
+_CELL_BASE, _CELL_SPAN = -(1 << 24), 1 << 25  # grid cell (ix, iy) -> one int64 key, for |i| < 2**24
 
 
 @dataclass(frozen=True)
@@ -69,6 +56,37 @@ class PointOfInterest:
     x_m: float
     y_m: float
     from_lanelet_id: int | None = None  # for an exit: the main-line lane it leaves from
+
+
+@dataclass(frozen=True)
+class ParkingSpace:
+    """A parking space (Autoware: a `parking_space` line string from the aisle side to the far end)."""
+
+    id: int
+    name: str
+    kind: str  # "perpendicular", "parallel" or "" when the map does not say
+    entry_xy_m: tuple[float, float]
+    end_xy_m: tuple[float, float]
+    width_m: float
+
+    @property
+    def heading_rad(self) -> float:
+        """Direction from the entry to the far end: the heading of a car parked nose-in."""
+        return math.atan2(self.end_xy_m[1] - self.entry_xy_m[1], self.end_xy_m[0] - self.entry_xy_m[0])
+
+    @property
+    def length_m(self) -> float:
+        return math.dist(self.entry_xy_m, self.end_xy_m)
+
+
+@dataclass(frozen=True)
+class MapBatch:
+    """`match_many`'s answer: one entry per point; lanelet_id -1 (and NaN elsewhere) where unmatched."""
+
+    lanelet_id: np.ndarray
+    arc_length_m: np.ndarray
+    lateral_offset_m: np.ndarray  # + left of the centreline
+    heading_error_rad: np.ndarray  # yaw minus the lane's heading, + pointing left of it
 
 
 class _Hit(NamedTuple):
@@ -95,16 +113,27 @@ class _Spec:
     sumo_net_path: Path
     points_of_interest: tuple[PointOfInterest, ...]
     sumo_lanes: dict[int, str]
+    opendrive_lanes: dict[int, str]
+    sumo_additional_path: Path | None
 
 
 # ---------------------------------------------------------------------------------------------
 # Loading
 
 
-def load_map(map_yaml_path: str | Path) -> HDMap:
-    """Read and validate map.yaml and the Lanelet2 map it names; MapError lists all problems."""
+def load_map(map_yaml_path: str | Path, traffic_side: str | None = None) -> HDMap:
+    """Read and validate map.yaml and the Lanelet2 map it names; MapError lists all problems.
+
+    `traffic_side` ("left" or "right"), when given, replaces the map's own (a parameter of the stack).
+    """
     path = Path(map_yaml_path)
     spec, problems = _read_spec(path)
+    if traffic_side is not None:
+        if traffic_side in TRAFFIC_SIDES:
+            problems = [p for p in problems if p.element_id != "traffic_side"]
+            spec = dataclasses.replace(spec, traffic_side=traffic_side)
+        else:
+            problems.append(MapProblem("parameter", "traffic_side", f"must be 'left' or 'right', not {traffic_side!r}"))
     # Check the osm even when map.yaml has problems, so one run reports everything.
     projector = LocalCartesianProjector(lanelet2.io.Origin(spec.origin_lat_deg, spec.origin_lon_deg))
     ll_map = None
@@ -117,8 +146,12 @@ def load_map(map_yaml_path: str | Path) -> HDMap:
         lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
     )
     graph = lanelet2.routing.RoutingGraph(ll_map, rules)
-    problems += _lanelet_problems(str(spec.lanelet2_path), ll_map, graph)
-    problems += _poi_problems(path, spec, {ll.id for ll in ll_map.laneletLayer})
+    problems += lanelet_problems(str(spec.lanelet2_path), ll_map, graph)
+    known = {ll.id for ll in ll_map.laneletLayer}
+    problems += _poi_problems(path, spec, known)
+    problems += [MapProblem(str(path), f"{key}.{lid}", f"no lanelet {lid} in {spec.lanelet2_path.name}")
+                 for key, table in (("sumo_lanes", spec.sumo_lanes), ("opendrive_lanes", spec.opendrive_lanes))
+                 for lid in sorted(set(table) - known)]
     if problems:
         raise MapError(problems)
     return HDMap(spec, ll_map, graph, rules, projector)
@@ -130,7 +163,7 @@ def _read_spec(path: Path) -> tuple[_Spec, list[MapProblem]]:
     if not path.is_file():
         raise MapError([MapProblem(file, "map.yaml", "file not found")])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MapError([MapProblem(file, "map.yaml", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
@@ -145,16 +178,20 @@ def _read_spec(path: Path) -> tuple[_Spec, list[MapProblem]]:
         bad("name", "missing or not a non-empty string")
     lat, lon = _read_origin(raw.get("origin"), bad)
     side = raw.get("traffic_side")
-    if side not in ("left", "right"):
+    if side not in TRAFFIC_SIDES:
         bad("traffic_side", f"must be 'left' or 'right', not {side!r}")
     files = {key: _read_file_field(path, raw, key, bad) for key in ("lanelet2", "opendrive", "sumo_net")}
+    additional = _read_file_field(path, raw, "sumo_additional", bad) if "sumo_additional" in raw else None
     pois = _read_points_of_interest(raw.get("points_of_interest", []), bad)
-    sumo_lanes = raw.get("sumo_lanes", {})
-    if not isinstance(sumo_lanes, dict) or not all(isinstance(k, int) for k in sumo_lanes):
-        bad("sumo_lanes", "expected a mapping of lanelet id to SUMO lane id")
-        sumo_lanes = {}
+    tables = {}
+    for key, what in (("sumo_lanes", "SUMO lane id"), ("opendrive_lanes", "OpenDRIVE 'road/section/lane'")):
+        table = raw.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(k, int) for k in table):
+            bad(key, f"expected a mapping of lanelet id to {what}")
+            table = {}
+        tables[key] = {int(k): str(v) for k, v in table.items()}
     spec = _Spec(str(name), lat, lon, str(side), files["lanelet2"], files["opendrive"], files["sumo_net"],
-                 pois, {int(k): str(v) for k, v in sumo_lanes.items()})
+                 pois, tables["sumo_lanes"], tables["opendrive_lanes"], additional)
     return spec, problems
 
 
@@ -198,8 +235,13 @@ def _read_points_of_interest(items: Any, bad: _Report) -> tuple[PointOfInterest,
     if not isinstance(items, list):
         bad("points_of_interest", "expected a list")
         return ()
-    pois = []
+    pois: list[PointOfInterest] = []
+    names = set()
     for i, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name in names:
+            bad(f"points_of_interest[{i}].name", f"{name!r} is used twice: names must be unique")
+        names.add(name)
         try:
             from_id = item.get("from_lanelet_id")
             pois.append(PointOfInterest(str(item["name"]), str(item.get("kind", "")), int(item["lanelet_id"]),
@@ -223,41 +265,17 @@ def _read_lanelets(osm: Path, projector: LocalCartesianProjector) -> tuple[Any, 
     return ll_map, problems
 
 
-def _lanelet_problems(file: str, ll_map: Any, graph: Any) -> list[MapProblem]:
-    problems = []
-    for ll in sorted(ll_map.laneletLayer, key=lambda item: item.id):
-        attrs = ll.attributes
-        if "subtype" not in attrs:
-            problems.append(MapProblem(file, ll.id, "lanelet has no subtype tag"))
-        if "speed_limit" not in attrs:
-            problems.append(MapProblem(file, ll.id, "lanelet has no speed_limit tag"))
-        elif _parse_kph(attrs["speed_limit"]) is None:
-            reason = f"speed_limit {attrs['speed_limit']!r} is not a number (km/h)"
-            problems.append(MapProblem(file, ll.id, reason))
-        if len(ll.centerline) < 2:
-            problems.append(MapProblem(file, ll.id, "centreline has fewer than 2 points"))
-        if not _any_link(graph, ll):
-            problems.append(MapProblem(file, ll.id, "lanelet connects to nothing (no predecessor, successor "
-                                                    "or neighbour)"))
-    return problems
-
-
-def _any_link(graph: Any, ll: Any) -> bool:
-    return bool(
-        len(graph.following(ll)) or len(graph.previous(ll)) or graph.left(ll) or graph.right(ll)
-        or graph.adjacentLeft(ll) or graph.adjacentRight(ll)
-    )
-
-
-_KPH = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*(km/h|kmh|kph|mph)?\s*$")
-
-
-def _parse_kph(text: str) -> float | None:
-    """Lanelet2 speed limits are km/h unless a unit says otherwise."""
-    m = _KPH.match(str(text))
-    if m is None or float(m.group(1)) <= 0.0:
-        return None
-    return float(m.group(1)) * (1.609344 if m.group(2) == "mph" else 1.0)
+def _parking_spaces(ll_map: Any) -> tuple[ParkingSpace, ...]:
+    """Autoware's `parking_space` line strings (checks.py has refused any that are malformed)."""
+    out = []
+    for ls in ll_map.lineStringLayer:
+        attrs = ls.attributes
+        if "type" in attrs and attrs["type"] == "parking_space" and len(ls) == 2:
+            out.append(ParkingSpace(ls.id, str(attrs["name"]) if "name" in attrs else str(ls.id),
+                                    str(attrs["subtype"]) if "subtype" in attrs else "",
+                                    (float(ls[0].x), float(ls[0].y)), (float(ls[1].x), float(ls[1].y)),
+                                    float(attrs["width"])))
+    return tuple(sorted(out, key=lambda p: p.name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,11 +284,13 @@ def _parse_kph(text: str) -> float | None:
 
 def _densify(line: np.ndarray, max_step: float) -> np.ndarray:
     """The same polyline with every segment longer than max_step cut into equal pieces."""
-    out = [line[:1]]
-    for a, b in zip(line[:-1], line[1:], strict=True):
-        n = max(1, int(math.ceil(np.linalg.norm(b - a) / max_step)))
-        out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
-    return np.vstack(out)
+    seg = np.diff(line, axis=0)
+    pieces = np.maximum(1, np.ceil(np.linalg.norm(seg, axis=1) / max_step).astype(int))
+    start = np.repeat(line[:-1], pieces, axis=0)
+    # fraction of its segment at each new point: 1/n, 2/n, ..., n/n
+    step = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces) + 1
+    frac = (step / np.repeat(pieces, pieces))[:, None]
+    return np.vstack([line[:1], start + frac * np.repeat(seg, pieces, axis=0)])
 
 
 def _xy(points: Any) -> np.ndarray:
@@ -288,25 +308,72 @@ def _arc_lengths(line: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
 
 
-def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """Distance from each point (N, 2) to the polyline (M, 2), brute force: used at load only."""
-    a, ab = line[:-1], np.diff(line, axis=0)
-    out = np.empty(len(points))
-    for start in range(0, len(points), 256):  # chunks keep the (N, M) temporaries small
-        p = points[start:start + 256, None, :]
-        t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab**2).sum(-1), 1e-12), 0.0, 1.0)
-        out[start:start + 256] = np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).min(axis=1)
-    return out
+def _nearest_on_polylines(pairs: list[tuple[np.ndarray, np.ndarray]], extend: bool = False
+                          ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each (points (N, 2), line (M, 2)) pair: distance of each point to the line and the arc length
+    of its foot on it, all pairs in one vectorised pass.
+
+    The points lie along their line (a lane's centreline beside its boundary, a lane beside its
+    neighbour), so the foot is near the same share of the length: NEAR_WINDOW segments either side
+    of that guess are searched. Where the best of them is at the window's edge the guess was poor,
+    and a k-d tree's nearest vertex decides instead. With `extend`, the first and last segments of
+    a line carry on beyond its ends.
+    """
+    if not pairs:
+        return []
+    lines = [line if len(line) >= 2 else np.vstack([line, line]) for _, line in pairs]
+    seg_count = np.array([len(line) - 1 for line in lines])
+    first = np.concatenate([[0], np.cumsum(seg_count + 1)[:-1]])  # index of each line's first vertex
+    counts = np.array([len(points) for points, _ in pairs])
+    pts = np.vstack([points for points, _ in pairs])
+    owner = np.repeat(np.arange(len(pairs)), counts)
+    line_all = np.vstack(lines)
+    s_lines = [_arc_lengths(line) for line in lines]
+    s_line = np.concatenate(s_lines)
+    guess = []
+    for (points, _), s_ln in zip(pairs, s_lines, strict=True):
+        s_pts = _arc_lengths(points)
+        guess.append(np.searchsorted(s_ln, s_pts * (s_ln[-1] / max(s_pts[-1], 1e-9))) - 1)
+    guess = np.concatenate(guess)
+    lo, hi = first[owner], first[owner] + seg_count[owner] - 1  # global index of the first and last segment
+    cands = [np.clip(guess + k, 0, seg_count[owner] - 1) + first[owner] for k in range(-NEAR_WINDOW, NEAR_WINDOW + 1)]
+    dist, foot, seg = _best_of_segments(pts, line_all, s_line, cands, lo, hi, extend)
+    guess_at = np.clip(guess, 0, seg_count[owner] - 1) + first[owner]
+    poor = (np.abs(seg - guess_at) >= NEAR_WINDOW) & (seg > lo) & (seg < hi)
+    for i in np.unique(owner[poor]):
+        mask = poor & (owner == i)
+        _, nearest = cKDTree(lines[i]).query(pts[mask])
+        near = [np.clip(nearest + k, 0, seg_count[i] - 1) + first[i] for k in (-1, 0)]
+        d2, s2, _ = _best_of_segments(pts[mask], line_all, s_line, near, lo[mask], hi[mask], extend)
+        dist[mask], foot[mask] = d2, s2
+    bounds = np.cumsum(counts)[:-1]
+    return list(zip(np.split(dist, bounds), np.split(foot, bounds), strict=True))
 
 
-def _foot_arc_lengths(points: np.ndarray, line: np.ndarray, s_line: np.ndarray) -> np.ndarray:
-    """Arc length along `line` of the nearest point to each of a few points, brute force."""
-    a, ab = line[:-1], np.diff(line, axis=0)
-    p = points[:, None, :]
-    t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab**2).sum(-1), 1e-12), 0.0, 1.0)
-    seg = np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).argmin(axis=1)
-    rows = np.arange(len(points))
-    return s_line[seg] + t[rows, seg] * np.linalg.norm(ab[seg], axis=1)
+def _best_of_segments(points: np.ndarray, line: np.ndarray, s_line: np.ndarray, candidates: list[np.ndarray],
+                      lo: np.ndarray, hi: np.ndarray, extend: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point, the nearest of its candidate segments (global vertex indices; lo and hi are the
+    point's line's first and last segment): distance, arc length of the foot, segment."""
+    best_d = np.full(len(points), np.inf)
+    best_s = np.zeros(len(points))
+    best_seg = np.zeros(len(points), dtype=int)
+    for seg in candidates:
+        a = line[seg]
+        ab = line[seg + 1] - a
+        length2 = np.maximum(ab[:, 0] ** 2 + ab[:, 1] ** 2, 1e-12)
+        rel = points - a
+        t = (rel[:, 0] * ab[:, 0] + rel[:, 1] * ab[:, 1]) / length2
+        if extend:  # only the end segments carry on
+            t = np.where(seg == lo, t, np.maximum(t, 0.0))
+            t = np.where(seg == hi, t, np.minimum(t, 1.0))
+        else:
+            t = np.clip(t, 0.0, 1.0)
+        d = np.hypot(rel[:, 0] - t * ab[:, 0], rel[:, 1] - t * ab[:, 1])
+        better = d < best_d
+        best_d = np.where(better, d, best_d)
+        best_s = np.where(better, s_line[seg] + t * np.sqrt(length2), best_s)
+        best_seg = np.where(better, seg, best_seg)
+    return best_d, best_s, best_seg
 
 
 def _vertex_headings(line: np.ndarray) -> np.ndarray:
@@ -333,6 +400,13 @@ def _heading_knots(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([start, end]).ravel(), np.repeat(heading, 2)
 
 
+def _group_argmin(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Index of the first smallest value of each contiguous group (non-empty, in order), like argmin."""
+    low = np.minimum.reduceat(values, starts)
+    at_low = np.flatnonzero(values == np.repeat(low, counts))
+    return at_low[np.searchsorted(at_low, starts)]
+
+
 def _wrap(angle: float) -> float:
     return (angle + math.pi) % (2.0 * math.pi) - math.pi
 
@@ -356,15 +430,75 @@ class HDMap:
         self.lanelet2_path = spec.lanelet2_path
         self.opendrive_path = spec.opendrive_path
         self.sumo_net_path = spec.sumo_net_path
+        self.sumo_additional_path = spec.sumo_additional_path
         self.points_of_interest = spec.points_of_interest
         self.sumo_lanes = spec.sumo_lanes
+        self.opendrive_lanes = spec.opendrive_lanes
         self._map, self._graph, self._rules, self._projector = ll_map, graph, rules, projector
         self._ll = {ll.id: ll for ll in ll_map.laneletLayer}
         self._ids = sorted(self._ll)
+        self._toll = {lid: str(ll.attributes["toll_booth"]) for lid, ll in self._ll.items()
+                      if "toll_booth" in ll.attributes}
+        self._parking = _parking_spaces(ll_map)
+        self._zones: Any = None  # route-drive zones, worked out on first use (zones.py)
+        self._can_change: dict[tuple[int, int], bool] = {}
         self._build_topology()
         self._build_geometry()
         self._build_grid()
         self._build_stations()
+
+    # --- traffic side -------------------------------------------------------------------------
+
+    @property
+    def keep_side(self) -> str:
+        """The side drivers keep to and return to after overtaking: the traffic side."""
+        return self.traffic_side
+
+    @property
+    def overtaking_side(self) -> str:
+        """The side one overtakes on: left where traffic keeps right, right in Japan (keeps left)."""
+        return "left" if self.traffic_side == "right" else "right"
+
+    def overtaking_lane(self, lanelet_id: int) -> int | None:
+        """The neighbour on the overtaking side, if any (whether one may change into it: lane_change_allowed)."""
+        return self._left[lanelet_id] if self.overtaking_side == "left" else self._right[lanelet_id]
+
+    def keep_lane(self, lanelet_id: int) -> int | None:
+        """The neighbour on the keep side: where to return to after overtaking."""
+        return self._right[lanelet_id] if self.keep_side == "right" else self._left[lanelet_id]
+
+    def is_overtaking_lane(self, lanelet_id: int) -> bool:
+        """The outermost lane on the overtaking side of a carriageway of two lanes or more."""
+        index, count = self._lane_index[lanelet_id]
+        return count >= 2 and index == (0 if self.overtaking_side == "left" else count - 1)
+
+    # --- named points, toll booths, parking ------------------------------------------------------
+
+    def point(self, name: str) -> PointOfInterest:
+        """The named point of interest; KeyError listing the names if there is none."""
+        for poi in self.points_of_interest:
+            if poi.name == name:
+                return poi
+        names = ", ".join(repr(p.name) for p in self.points_of_interest)
+        raise KeyError(f"no point of interest named {name!r} in {self.name} (known: {names})")
+
+    def toll_booth(self, lanelet_id: int) -> str | None:
+        """'etc' or 'general' on a toll booth lane (Lanelet2 tag toll_booth), else None."""
+        return self._toll.get(lanelet_id)
+
+    def toll_booths(self) -> dict[int, str]:
+        return dict(self._toll)
+
+    def parking_spaces(self) -> tuple[ParkingSpace, ...]:
+        return self._parking
+
+    def route_drive_zones(self):
+        """Where route driving may be offered (see zones.py); worked out once, on first use."""
+        if self._zones is None:
+            from propilot.core.map.zones import route_drive_zones
+
+            self._zones = route_drive_zones(self)
+        return self._zones
 
     # --- construction -------------------------------------------------------------------------
 
@@ -383,7 +517,7 @@ class HDMap:
             self._right[lid] = right.id if right else None
             self._succ[lid] = sorted(x.id for x in g.following(ll))
             self._pred[lid] = sorted(x.id for x in g.previous(ll))
-            self._kph[lid] = _parse_kph(ll.attributes["speed_limit"]) or 0.0
+            self._kph[lid] = parse_kph(ll.attributes["speed_limit"]) or 0.0
         self._lane_index = {lid: self._count_lanes(lid) for lid in self._ids}
         self._ramp = self._find_ramps()
 
@@ -442,26 +576,33 @@ class HDMap:
             self._centre[lid] = centre
             self._dense[lid] = dense
             self._dense_s[lid] = _arc_lengths(dense)
-            self._half_left[lid] = _distance_to_polyline(dense, _xy(ll.leftBound))
-            self._half_right[lid] = _distance_to_polyline(dense, _xy(ll.rightBound))
+        # Half widths at the centreline's own vertices, linear in between (as the lane's edges are).
+        pairs = [(self._centre[lid], _xy(bound)) for lid in self._ids
+                 for bound in (self._ll[lid].leftBound, self._ll[lid].rightBound)]
+        found = _nearest_on_polylines(pairs)
+        for i, lid in enumerate(self._ids):
+            s_centre = _arc_lengths(self._centre[lid])
+            self._half_left[lid] = np.interp(self._dense_s[lid], s_centre, found[2 * i][0])
+            self._half_right[lid] = np.interp(self._dense_s[lid], s_centre, found[2 * i + 1][0])
 
     def _build_grid(self) -> None:
         """Every centreline segment, bucketed by the grid cells a matching point near it could be in.
 
-        Per cell: `coef` (2n, 3), which turns (x, y, 1) into the along- and across-segment
-        coordinates of a point for all n segments in one product, and `rows` (10, n) of the rest
-        (see the _LEN... constants). A query is then ~20 numpy operations on arrays of a few dozen.
+        Segments are stored once per cell they reach, cell after cell (CSR): `_seg_along` and
+        `_seg_across` (n, 3) turn (x, y, 1) into a point's along- and across-segment coordinates,
+        `_seg_rows` (10, n) hold the rest (see the _LEN... constants), and `_cells` maps a cell to
+        its (start, end) in them. A query is then ~20 numpy operations on views of a few dozen.
         Slip-road segments come last in each cell, so in an exact tie (where an exit begins on top
         of a lane) argmin picks the main line.
         """
-        coef, rows, lo, hi = [], [], [], []
+        along, across, rows, lo, hi = [], [], [], [], []
         for row, lid in enumerate(self._ids):
             dense, s = self._dense[lid], self._dense_s[lid]
             p0, vec = dense[:-1], np.diff(dense, axis=0)
             length = np.maximum(np.linalg.norm(vec, axis=1), 1e-9)
             ux, uy = vec[:, 0] / length, vec[:, 1] / length
-            coef.append(np.stack([np.column_stack([ux, uy, -(p0[:, 0] * ux + p0[:, 1] * uy)]),
-                                  np.column_stack([-uy, ux, uy * p0[:, 0] - ux * p0[:, 1]])]))
+            along.append(np.column_stack([ux, uy, -(p0[:, 0] * ux + p0[:, 1] * uy)]))
+            across.append(np.column_stack([-uy, ux, uy * p0[:, 0] - ux * p0[:, 1]]))
             # The lane as centre offset and half width, both linear along each segment.
             mid = 0.5 * (self._half_left[lid] - self._half_right[lid])
             half = 0.5 * (self._half_left[lid] + self._half_right[lid])
@@ -471,22 +612,31 @@ class HDMap:
                                   np.diff(half), heads[:-1], np.diff(heads), owner]))
             # Farthest a matching point can be: half a lane outside the lane's edge.
             reach = np.abs(mid[:-1]) + np.abs(np.diff(mid)) + 2.0 * (half[:-1] + np.abs(np.diff(half))) + 0.1
-            lo.append(np.floor((np.minimum(p0, dense[1:]) - reach[:, None]) / GRID_CELL_M).astype(int))
-            hi.append(np.floor((np.maximum(p0, dense[1:]) + reach[:, None]) / GRID_CELL_M).astype(int))
-        coef_all, rows_all = np.concatenate(coef, axis=1), np.concatenate(rows, axis=1)
-        ramp = np.array([self._ids[int(row)] in self._ramp for row in rows_all[_ROW]])
+            lo.append(np.floor((np.minimum(p0, dense[1:]) - reach[:, None]) / GRID_CELL_M).astype(np.int64))
+            hi.append(np.floor((np.maximum(p0, dense[1:]) + reach[:, None]) / GRID_CELL_M).astype(np.int64))
+        along_all, across_all, rows_all = np.vstack(along), np.vstack(across), np.hstack(rows)
+        ramp = np.isin(np.array(self._ids)[rows_all[_ROW].astype(int)], list(self._ramp))
         order = np.argsort(ramp, kind="stable")  # main line first, so it wins exact ties
-        cells: dict[tuple[int, int], list[int]] = {}
         lo_all, hi_all = np.vstack(lo)[order], np.vstack(hi)[order]
-        for seg, (x0, y0, x1, y1) in zip(order, np.column_stack([lo_all, hi_all]), strict=True):
-            for ix in range(x0, x1 + 1):
-                for iy in range(y0, y1 + 1):
-                    cells.setdefault((ix, iy), []).append(seg)
-        self._grid = {
-            key: (np.ascontiguousarray(coef_all[:, segs].reshape(-1, 3)),
-                  np.ascontiguousarray(rows_all[:, segs]))
-            for key, segs in cells.items()
-        }
+        # Every (segment, cell) pair: segment k covers nx * ny cells.
+        nx, ny = hi_all[:, 0] - lo_all[:, 0] + 1, hi_all[:, 1] - lo_all[:, 1] + 1
+        count = nx * ny
+        seg = np.repeat(order, count)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        ny_rep = np.repeat(ny, count)
+        cx = np.repeat(lo_all[:, 0], count) + k // ny_rep
+        cy = np.repeat(lo_all[:, 1], count) + k % ny_rep
+        key = (cx - _CELL_BASE) * _CELL_SPAN + (cy - _CELL_BASE)
+        by_cell = np.argsort(key, kind="stable")  # keeps main-line-first within a cell
+        key, seg = key[by_cell], seg[by_cell]
+        self._seg_along = np.ascontiguousarray(along_all[seg])
+        self._seg_across = np.ascontiguousarray(across_all[seg])
+        self._seg_rows = np.ascontiguousarray(rows_all[:, seg])
+        self._cell_keys, starts = np.unique(key, return_index=True)
+        self._cell_ends = np.append(starts[1:], len(key))
+        self._cell_starts = starts
+        self._cells = dict(zip(self._cell_keys.tolist(), zip(starts.tolist(), self._cell_ends.tolist(),
+                                                              strict=True), strict=True))
 
     def _build_stations(self) -> None:
         """Station (distance along the carriageway) at every densified vertex of every lanelet.
@@ -499,59 +649,56 @@ class HDMap:
         for lid in self._ids:
             leftmost = self._walk(lid, self._left)[-1] if self._left[lid] is not None else lid
             slices.setdefault(leftmost, []).append(lid)
-        along = {lid: self._project_onto(lid, ref) for ref, members in slices.items() for lid in members}
+        others = [(lid, ref) for ref, members in slices.items() for lid in members if lid != ref]
+        feet = _nearest_on_polylines([(self._dense[lid], self._dense[ref]) for lid, ref in others], extend=True)
+        # A lane's station is where its perpendicular foot falls on the reference; beyond either end
+        # of the reference, on its first or last segment carried on (lanes that begin or end staggered).
+        along = {lid: foot for (lid, _), (_, foot) in zip(others, feet, strict=True)}
+        along.update({ref: self._dense_s[ref].copy() for ref in slices})
         self._station: dict[int, np.ndarray] = {}
         pending = dict(slices)
         while pending:
-            progressed = False
-            for ref, members in sorted(pending.items()):
-                start = self._slice_start(ref, members, along)
-                if start is None:
-                    continue
-                for lid in members:
-                    self._station[lid] = start + along[lid]
-                del pending[ref]
-                progressed = True
-            if not progressed:  # a loop of carriageways: start the lowest id at zero and go on
-                ref = min(pending)
+            # Slices that follow one already placed continue its stations; a slice that follows
+            # nothing (an entrance) ends where the one it leads into begins; failing both, the
+            # lowest id starts at zero (the start of a carriageway, or a loop of carriageways).
+            placed = self._place(pending, along, lambda ref, members: self._slice_start(ref, members, along))
+            if not placed:
+                placed = self._place(pending, along, lambda ref, members: self._slice_end(members, along))
+            if not placed:
+                ref = min(r for r in pending if not any(self._pred[m] for m in pending[r])) if any(
+                    not any(self._pred[m] for m in members) for members in pending.values()) else min(pending)
                 for lid in pending.pop(ref):
                     self._station[lid] = along[lid]
 
-    def _slice_start(self, ref: int, members: list[int], along: dict[int, np.ndarray]) -> float | None:
-        """Station where a slice begins, or None while its predecessor's is not known yet."""
-        for lid in [ref] + [m for m in members if m != ref]:
-            if self._pred[lid]:
-                pred = self._pred[lid][0]
-                if pred not in self._station:
-                    return None
-                return float(self._station[pred][-1] - along[lid][0])
-        return 0.0
+    def _place(self, pending: dict[int, list[int]], along: dict[int, np.ndarray], start_of) -> bool:
+        progressed = False
+        for ref, members in sorted(pending.items()):
+            start = start_of(ref, members)
+            if start is None:
+                continue
+            for lid in members:
+                self._station[lid] = start + along[lid]
+            del pending[ref]
+            progressed = True
+        return progressed
 
-    def _project_onto(self, lid: int, ref: int) -> np.ndarray:
-        """Arc length on `ref` of the perpendicular foot of each densified vertex of `lid`."""
-        pts, line, s_line = self._dense[lid], self._dense[ref], self._dense_s[ref]
-        if lid == ref:
-            return self._dense_s[lid].copy()
-        # First guess: the ends projected by brute force, in between in proportion; then the best
-        # segment in a window round the guess. Lanes abreast differ in length by centimetres per
-        # degree of bend, far less than the window, and lanes that begin or end staggered are
-        # caught by the projected ends.
-        ends = _foot_arc_lengths(pts[[0, -1]], line, s_line)
-        own = self._dense_s[lid]
-        guess = ends[0] + own * ((ends[1] - ends[0]) / max(own[-1], 1e-9))
-        centre = np.clip(np.searchsorted(s_line, guess) - 1, 0, len(line) - 2)
-        idx = np.clip(centre[:, None] + np.arange(-STATION_WINDOW, STATION_WINDOW + 1), 0, len(line) - 2)
-        a, ab = line[idx], line[idx + 1] - line[idx]
-        seg_len = np.maximum(np.linalg.norm(ab, axis=-1), 1e-9)
-        t = ((pts[:, None, :] - a) * ab).sum(-1) / seg_len**2
-        # Beyond either end of the reference, carry on along its first or last segment.
-        lo = np.where(idx == 0, -np.inf, 0.0)
-        hi = np.where(idx == len(line) - 2, np.inf, 1.0)
-        t = np.clip(t, lo, hi)
-        dist = np.linalg.norm(pts[:, None, :] - (a + t[..., None] * ab), axis=-1)
-        best = np.argmin(dist, axis=1)
-        rows = np.arange(len(pts))
-        return s_line[idx[rows, best]] + t[rows, best] * seg_len[rows, best]
+    def _slice_start(self, ref: int, members: list[int], along: dict[int, np.ndarray]) -> float | None:
+        """Station where a slice begins, from a predecessor's; None if it has none placed yet."""
+        for lid in [ref] + [m for m in members if m != ref]:
+            for pred in self._pred[lid]:
+                if pred in self._station:
+                    return float(self._station[pred][-1] - along[lid][0])
+        return None
+
+    def _slice_end(self, members: list[int], along: dict[int, np.ndarray]) -> float | None:
+        """Station where a slice that follows nothing begins, from the successor it leads into."""
+        if any(self._pred[m] for m in members):
+            return None
+        for lid in members:
+            for succ in self._succ[lid]:
+                if succ in self._station:
+                    return float(self._station[succ][0] - along[lid][-1])
+        return None
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -595,15 +742,65 @@ class HDMap:
         hit = self._nearest(x_m, y_m, None)
         return None if hit is None else (hit.lanelet_id, hit.arc_length_m, hit.lateral_m)
 
+    def match_many(self, x_m: Any, y_m: Any, yaw_rad: Any = None) -> MapBatch:
+        """`locate` (and `match`'s heading error when yaw is given) for many points in one numpy pass.
+
+        Picks the same lanelet as `match` would for each point: containing it first, then agreeing
+        with the yaw, then the nearest centreline.
+        """
+        x, y = np.asarray(x_m, dtype=float).ravel(), np.asarray(y_m, dtype=float).ravel()
+        n = len(x)
+        key = ((np.floor(x / GRID_CELL_M).astype(np.int64) - _CELL_BASE) * _CELL_SPAN
+               + (np.floor(y / GRID_CELL_M).astype(np.int64) - _CELL_BASE))
+        pos = np.minimum(np.searchsorted(self._cell_keys, key), len(self._cell_keys) - 1)
+        found = self._cell_keys[pos] == key
+        start = np.where(found, self._cell_starts[pos], 0)
+        count = np.where(found, self._cell_ends[pos] - start, 0)
+        # One row per (point, segment of its cell).
+        pt = np.repeat(np.arange(n), count)
+        first = np.cumsum(count) - count
+        seg = np.arange(count.sum()) - np.repeat(first, count) + np.repeat(start, count)
+        a, c, r = self._seg_along[seg], self._seg_across[seg], self._seg_rows[:, seg]
+        px, py = x[pt], y[pt]
+        along = a[:, 0] * px + a[:, 1] * py + a[:, 2]
+        across = c[:, 0] * px + c[:, 1] * py + c[:, 2]
+        t = np.minimum(np.maximum(along, 0.0), r[_LEN])
+        dist = np.hypot(along - t, across)
+        d = np.copysign(dist, across)
+        f = t * r[_INV_LEN]
+        half = r[_HALF0] + f * r[_DHALF]
+        outside = np.abs(d - (r[_MID0] + f * r[_DMID])) - half
+        rank = np.maximum(outside, 0.0) * 1e5 + dist  # as in _nearest
+        has = count > 0
+        best = np.full(n, -1)
+        best[has] = _group_argmin(rank, first[has], count[has])
+        matched = has.copy()
+        matched[has] = outside[best[has]] <= half[best[has]]
+        heading = r[_H0] + f * r[_DH]
+        if yaw_rad is not None:
+            yaw = np.broadcast_to(np.asarray(yaw_rad, dtype=float).ravel(), x.shape)
+            rank = rank + np.where(np.cos(yaw[pt] - heading) <= 0.0, 1e2, 0.0)
+            best[has] = _group_argmin(rank, first[has], count[has])
+        i = best[matched]
+        lanelet = np.full(n, -1, dtype=np.int64)
+        lanelet[matched] = np.asarray(self._ids, dtype=np.int64)[r[_ROW, i].astype(int)]
+        arc, lateral, error = (np.full(n, np.nan) for _ in range(3))
+        arc[matched], lateral[matched] = r[_S0, i] + t[i], d[i]
+        if yaw_rad is not None:
+            error[matched] = (yaw[matched] - heading[i] + math.pi) % (2.0 * math.pi) - math.pi
+        return MapBatch(lanelet, arc, lateral, error)
+
     def _nearest(self, x: float, y: float, yaw: float | None) -> _Hit | None:
         """Best lanelet for a point: containing it, then agreeing with yaw, then nearest centreline."""
-        cell = self._grid.get((math.floor(x / GRID_CELL_M), math.floor(y / GRID_CELL_M)))
+        key = ((math.floor(x / GRID_CELL_M) - _CELL_BASE) * _CELL_SPAN
+               + (math.floor(y / GRID_CELL_M) - _CELL_BASE))
+        cell = self._cells.get(key)
         if cell is None:
             return None
-        coef, r = cell
-        n = r.shape[1]
-        along_across = coef @ np.array((x, y, 1.0))
-        along, across = along_across[:n], along_across[n:]
+        lo, hi = cell
+        r = self._seg_rows[:, lo:hi]
+        v = np.array((x, y, 1.0))
+        along, across = self._seg_along[lo:hi] @ v, self._seg_across[lo:hi] @ v
         t = np.minimum(np.maximum(along, 0.0), r[_LEN])
         dist = np.hypot(along - t, across)
         d = np.copysign(dist, across)  # + left of the centreline
@@ -641,6 +838,15 @@ class HDMap:
             return float(st[-1] + arc_length_m - s[-1])
         return float(np.interp(arc_length_m, s, st))
 
+    def arc_length_at_station(self, lanelet_id: int, station_m: float) -> float:
+        """The inverse of `station`: arc length on the lanelet where the station is station_m."""
+        s, st = self._dense_s[lanelet_id], self._station[lanelet_id]
+        if station_m <= st[0]:
+            return float(station_m - st[0])
+        if station_m >= st[-1]:
+            return float(s[-1] + station_m - st[-1])
+        return float(np.interp(station_m, st, s))
+
     def lane_index(self, lanelet_id: int) -> tuple[int, int]:
         """(index from the left, 0 = leftmost, lane count) of the carriageway at this lanelet."""
         return self._lane_index[lanelet_id]
@@ -659,7 +865,20 @@ class HDMap:
         """
         if to_id not in (self._left.get(from_id), self._right.get(from_id)):
             return False
-        return bool(self._rules.canChangeLane(self._ll[from_id], self._ll[to_id]))
+        key = (from_id, to_id)
+        if key not in self._can_change:
+            self._can_change[key] = bool(self._rules.canChangeLane(self._ll[from_id], self._ll[to_id]))
+        return self._can_change[key]
+
+    def subtype(self, lanelet_id: int) -> str:
+        """The lanelet's Lanelet2 subtype: highway (a motorway), road, ..."""
+        return str(self._ll[lanelet_id].attributes["subtype"])
+
+    def route(self, origin: Any, destination: Any, settings: Any = None) -> Any:
+        """A lane-level route (see route.py): origin and destination as a named point, lanelet id or (lat, lon)."""
+        from propilot.core.map.route import plan_route
+
+        return plan_route(self, origin, destination, settings)
 
     def speed_limit_mps(self, lanelet_id: int) -> float:
         return self._kph[lanelet_id] / 3.6
@@ -678,11 +897,40 @@ class HDMap:
         """The lanelet's centreline as written in the map, (N, 2) x, y."""
         return self._centre[lanelet_id].copy()
 
+    def boundary(self, lanelet_id: int, side: str) -> np.ndarray:
+        """The lanelet's left or right boundary, (N, 2) x, y."""
+        ll = self._ll[lanelet_id]
+        return _xy(ll.leftBound if side == "left" else ll.rightBound)
+
+    def boundary_kind(self, lanelet_id: int, side: str) -> str:
+        """How the boundary is painted: its subtype (solid, dashed, ...) or its type (virtual, curbstone, ...)."""
+        ll = self._ll[lanelet_id]
+        attrs = (ll.leftBound if side == "left" else ll.rightBound).attributes
+        return str(attrs["subtype"]) if "subtype" in attrs else str(attrs["type"]) if "type" in attrs else ""
+
     def length(self, lanelet_id: int) -> float:
         return float(self._dense_s[lanelet_id][-1])
 
     def lanelet_ids(self) -> list[int]:
         return list(self._ids)
+
+    def arc_length_on(self, lanelet_id: int, x_m: float, y_m: float) -> float:
+        """Arc length on the lanelet's centreline of the point nearest to (x, y)."""
+        line, s = self._dense[lanelet_id], self._dense_s[lanelet_id]
+        a, ab = line[:-1], np.diff(line, axis=0)
+        t = np.clip(((np.array([x_m, y_m]) - a) * ab).sum(1) / np.maximum((ab**2).sum(1), 1e-12), 0.0, 1.0)
+        d = np.hypot(*(np.array([x_m, y_m]) - (a + t[:, None] * ab)).T)
+        k = int(d.argmin())
+        return float(s[k] + t[k] * (s[k + 1] - s[k]))
+
+    def abreast(self, lanelet_id: int) -> list[int]:
+        """The lanes side by side with this one, itself included, from left to right (one station scale)."""
+        return self._walk(lanelet_id, self._left)[::-1] + [lanelet_id] + self._walk(lanelet_id, self._right)
+
+    def station_range(self, lanelet_id: int) -> tuple[float, float]:
+        """Stations of the lanelet's start and end."""
+        st = self._station[lanelet_id]
+        return float(st[0]), float(st[-1])
 
     # --- path ahead ---------------------------------------------------------------------------
 

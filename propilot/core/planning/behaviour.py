@@ -48,6 +48,7 @@ from propilot.core.types import (
 )
 
 KPH = 1.0 / 3.6
+ARRIVAL_MARGIN_M = 100.0  # leaving the route this close to its end is arriving
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class BehaviourPlanner:
         self._overtaken = False  # an overtake succeeded and the return is still to come
         self.route: Route | None = None
         self._route_failed = ""  # why no route could be planned, or why route driving must end
+        self._route_travelled = 0.0
 
     # --- the cycle --------------------------------------------------------------------------------
 
@@ -213,8 +215,11 @@ class BehaviourPlanner:
         if self.route is None:
             return RouteStatus(0.0, 0.0, (RouteNotice("route_drive_end", 0.0, self._route_failed),))
         here = self.route.distance_of(self.hdmap, lane.lanelet_id, lane.arc_length_m)
+        if here is not None:
+            self._route_travelled = here
         if here is None or self._route_failed:
-            reason = self._route_failed or "off the route"
+            arrived = self._route_travelled >= self.route.length_m - ARRIVAL_MARGIN_M
+            reason = self._route_failed or ("destination reached" if arrived else "off the route")
             return RouteStatus(self.route.length_m, 0.0, (RouteNotice("route_drive_end", 0.0, reason),))
         required = self._lane_changes_needed(lane, here)
         ended = any(e.kind == "route_drive_end" and here >= e.distance_m - 1.0 for e in self.route.events)
