@@ -382,7 +382,8 @@ class Tracker:
         tracks, starts = np.unique(rows[order], return_index=True)
         total_info = np.add.reduceat(info[order], starts, axis=0)
         total_vector = np.add.reduceat(vector[order], starts, axis=0)
-        p = np.linalg.inv(np.linalg.inv(self._p[tracks]) + total_info)
+        prior = self._p[tracks]
+        p = np.linalg.inv(np.eye(self.model.dim) + prior @ total_info) @ prior  # = (P^-1 + J)^-1, one inversion
         p = 0.5 * (p + p.transpose(0, 2, 1))
         self._x[tracks] += np.einsum("kij,kj->ki", p, total_vector)
         self._p[tracks] = p
