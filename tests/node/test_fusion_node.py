@@ -4,10 +4,8 @@ import math
 import time
 
 import pytest
-import rclpy
 from nav_msgs.msg import Odometry
 from propilot_msgs.msg import DetectionArray, TrackedObjectArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -23,16 +21,6 @@ pytestmark = pytest.mark.ros
 RIG_PATH = REPO / "sim" / "rigs" / "default.yaml"
 RIG = load_rig(RIG_PATH)
 STEP_S = 0.05
-
-
-@pytest.fixture
-def ros():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    executor.shutdown()
-    rclpy.shutdown(context=context)
 
 
 def detection_of(sensor_id: str, t_s: float, x_m: float, y_m: float, range_rate_mps: float) -> DetectionFrame:

@@ -1,14 +1,9 @@
 """Lane detection and localisation nodes on real rclpy and DDS (localhost only): images in, lanes out."""
 
 import math
-import time
 
 import numpy as np
 import pytest
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
-from rclpy.parameter import Parameter
 
 from propilot.core.perception.camera_model import CameraSettings
 from propilot.core.types import GnssFix, ImuSample, LaneLine, LaneLineFrame, LaneLineSide, LaneLineType, RtkState
@@ -19,63 +14,14 @@ from propilot.ros.lane_detection_node import LaneDetectionNode
 from propilot.ros.localization_node import LocalizationNode
 from propilot.sim.camera import CameraSimSettings, FrontCamera
 from tests.conftest import HIGHWAY_MAP
+from tests.node.conftest import Probe, add_node
 from tests.unit.test_lane_detector import HALF_LANE_M, OFFSET_TOLERANCE_M, lane_pose
 
 pytestmark = pytest.mark.ros
 
 
-@pytest.fixture
-def ros():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    nodes = executor.get_nodes()
-    executor.shutdown()
-    for node in nodes:  # gone from the graph before the next test: its transient-local samples with it
-        node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-class Probe:
-    def __init__(self, context, executor, listen):
-        self.node = Node("probe", context=context)
-        self.executor = executor
-        executor.add_node(self.node)
-        self.received = {name: [] for name in listen}
-        for name in listen:
-            self.node.create_subscription(topics.TYPES[name], name, self.received[name].append, topics.QOS)
-        self.pubs = {}
-
-    def publisher(self, name):
-        if name not in self.pubs:
-            qos = topics.IMAGE_QOS if name == topics.CAMERA_FRONT else topics.QOS
-            self.pubs[name] = self.node.create_publisher(topics.TYPES[name], name, qos)
-        return self.pubs[name]
-
-    def wait_for_subscribers(self, *names, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while any(self.publisher(n).get_subscription_count() == 0 for n in names):
-            assert time.monotonic() < deadline, "node did not subscribe"
-            self.executor.spin_once(timeout_sec=0.05)
-
-    def spin_until(self, name, count=1, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while len(self.received[name]) < count:
-            assert time.monotonic() < deadline, f"nothing on {name}"
-            self.executor.spin_once(timeout_sec=0.05)
-        return self.received[name]
-
-
-def add(ros, cls, **params):
-    context, executor = ros
-    node = cls(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    executor.add_node(node)
-    return node
-
-
 def test_lane_detection_finds_the_lines_in_a_rendered_image(ros, hdmap):
-    add(ros, LaneDetectionNode)
+    add_node(ros, LaneDetectionNode)
     probe = Probe(*ros, listen=[topics.LANE_LINES])
     probe.wait_for_subscribers(topics.CAMERA_FRONT)
     camera = FrontCamera(CameraSimSettings(), CameraSettings(), hdmap, np.random.default_rng(1))
@@ -89,7 +35,7 @@ def test_lane_detection_finds_the_lines_in_a_rendered_image(ros, hdmap):
 
 
 def test_lane_detection_takes_carlas_colour_images_and_survives_a_bad_one(ros, hdmap):
-    add(ros, LaneDetectionNode)
+    add_node(ros, LaneDetectionNode)
     probe = Probe(*ros, listen=[topics.LANE_LINES])
     probe.wait_for_subscribers(topics.CAMERA_FRONT)
     bad = conv.image_to_msg(FrontCamera(CameraSimSettings(), CameraSettings(), hdmap, np.random.default_rng(1))
@@ -109,7 +55,7 @@ def test_lane_detection_takes_carlas_colour_images_and_survives_a_bad_one(ros, h
 
 def test_localization_fuses_imu_gnss_and_lane_lines_and_reports_what_it_did(ros, hdmap):
     """One cycle as the simulator bridge sends it: lane lines, GNSS, five IMU samples, then the status."""
-    add(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
+    add_node(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
     probe = Probe(*ros, listen=[topics.ODOMETRY, topics.LANE, topics.LOCALIZATION_DIAGNOSTICS])
     probe.wait_for_subscribers(topics.GNSS_FIX, topics.GNSS_RTK, topics.IMU, topics.LANE_LINES, topics.VEHICLE_STATUS)
     pose = lane_pose(hdmap, 2, 450.0)
@@ -136,7 +82,7 @@ def test_localization_fuses_imu_gnss_and_lane_lines_and_reports_what_it_did(ros,
 
 
 def test_localization_counts_a_tunnel_fix_and_keeps_answering(ros, hdmap):
-    add(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
+    add_node(ros, LocalizationNode, map_path=str(HIGHWAY_MAP))
     probe = Probe(*ros, listen=[topics.LANE, topics.LOCALIZATION_DIAGNOSTICS])
     probe.wait_for_subscribers(topics.GNSS_FIX, topics.GNSS_RTK, topics.VEHICLE_STATUS)
     navsat, rtk = conv.gnss_to_msgs(GnssFix(1.0, math.nan, math.nan, math.inf, RtkState.NO_FIX))

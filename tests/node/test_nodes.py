@@ -4,13 +4,9 @@ import math
 import time
 
 import pytest
-import rclpy
 from nav_msgs.msg import Odometry
 from propilot_msgs.msg import HmiState as HmiStateMsg
 from propilot_msgs.msg import LaneLocalization, VehicleCommand
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
-from rclpy.parameter import Parameter
 
 from propilot.core.types import (
     DriverEvent,
@@ -33,59 +29,9 @@ from propilot.ros.control_node import ControlNode
 from propilot.ros.hmi_node import HmiNode
 from propilot.ros.localization_node import LocalizationNode
 from tests.conftest import HIGHWAY_MAP, REPO
+from tests.node.conftest import Probe, add_node
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture
-def ros():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    yield context, executor
-    executor.shutdown()
-    rclpy.shutdown(context=context)
-
-
-class Probe:
-    """A test node that publishes stack inputs and collects what comes back."""
-
-    def __init__(self, context, executor, listen: list[str]):
-        self.node = Node("probe", context=context)
-        self.executor = executor
-        executor.add_node(self.node)
-        self.received: dict[str, list] = {name: [] for name in listen}
-        for name in listen:
-            self.node.create_subscription(topics.TYPES[name], name, self.received[name].append, topics.QOS)
-        self.pubs = {}
-
-    def publish(self, topic, msg):
-        if topic not in self.pubs:
-            self.pubs[topic] = self.node.create_publisher(topics.TYPES[topic], topic, topics.QOS)
-        self.pubs[topic].publish(msg)
-
-    def wait_for_subscribers(self, *topic_names, timeout=10.0):
-        for name in topic_names:
-            self.pubs.setdefault(name, self.node.create_publisher(topics.TYPES[name], name, topics.QOS))
-        deadline = time.monotonic() + timeout
-        while any(self.pubs[n].get_subscription_count() == 0 for n in topic_names):
-            assert time.monotonic() < deadline, "node did not subscribe"
-            self.executor.spin_once(timeout_sec=0.05)
-
-    def spin_until(self, topic, count=1, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while len(self.received[topic]) < count:
-            assert time.monotonic() < deadline, f"nothing on {topic}"
-            self.executor.spin_once(timeout_sec=0.05)
-        return self.received[topic]
-
-
-def add_node(ros, cls, **params):
-    context, executor = ros
-    overrides = [Parameter(k, value=v) for k, v in params.items()]
-    node = cls(context=context, parameter_overrides=overrides)
-    executor.add_node(node)
-    return node
 
 
 def test_localization_turns_an_rtk_fix_into_odometry_and_the_right_lane(ros, hdmap):
