@@ -136,7 +136,7 @@ class Stack:
                               self._last_plan.proposals, self._last_plan.route)
         plan = self.planner.plan(ego, lane, self._tracks, hmi)
         self._last_plan = plan  # its proposals and route are shown by the HMI next cycle, as in ROS mode
-        request = control(self.settings.acc, self.settings.lateral, plan, ego)
+        request = control(self.settings.acc, self.settings.lateral, plan, ego, status)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)
         return StackOutput(ego, lane, self._tracks, hmi, plan, command, lane_lines)
 

@@ -39,7 +39,8 @@ class ControlNode(Node):
     def on_cycle(self, trajectory: Trajectory, odometry: Odometry, status_msg: VehicleStatus) -> None:
         plan = plan_from_msg(trajectory)
         status = vehicle_status_from_msg(status_msg)
-        request = control(self.settings["acc"], self.settings["lateral"], plan, ego_from_odometry(odometry))
+        request = control(self.settings["acc"], self.settings["lateral"], plan, ego_from_odometry(odometry),
+                          status)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)
         self.command_pub.publish(command_to_msg(command))
 
