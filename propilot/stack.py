@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from propilot.core.control.controller import control
@@ -139,14 +138,3 @@ class Stack:
         request = control(self.settings.acc, self.settings.lateral, plan, ego, status)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)
         return StackOutput(ego, lane, self._tracks, hmi, plan, command, lane_lines)
-
-
-def load_stack_settings(path: Path | None) -> StackSettings:
-    """Node parameter files in ROS 2 form ({node: {ros__parameters: {...}}}) or a plain mapping."""
-    if path is None:
-        return StackSettings.defaults()
-    import yaml
-
-    data = yaml.safe_load(path.read_text()) or {}
-    plain = {node: (body or {}).get("ros__parameters", body) for node, body in data.items()}
-    return StackSettings.from_nodes(plain, str(path))

@@ -12,7 +12,10 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 
@@ -25,6 +28,17 @@ class ConfigError(ValueError):
         self.field_name = field_name
         self.reason = reason
         super().__init__(f"{origin}: {field_name}: {reason}")
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML document at path; a file that cannot be read or parsed is a ConfigError naming it."""
+    origin = str(path)
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(origin, "(file)", f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
 
 
 def setting(

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from propilot.core.fusion.rig import Rig, load_rig
-from propilot.core.settings import ConfigError
+from propilot.core.settings import ConfigError, read_yaml
 from propilot.core.types import SensorKind
 
 METRIC_NAMES = (
@@ -192,12 +190,7 @@ class _Fields:
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     origin = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(origin, "(file)", f"cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
+    data = read_yaml(path)
     top = _Fields(origin, data, "", ("purpose", "map", "seed", "duration_s", "step_s", "ego", "route", "driver",
                                      "traffic", "expectations", "settings", "faults", "rig"))
     map_path = (path.parent / top.text("map")).resolve()

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from propilot.core.settings import ConfigError, from_mapping, setting
+from propilot.core.settings import ConfigError, from_mapping, read_yaml, setting
 from propilot.core.types import Pose2D, SensorKind
 
 KIND_NAMES = {"camera": SensorKind.CAMERA, "radar": SensorKind.RADAR, "sonar": SensorKind.SONAR}
@@ -182,15 +181,7 @@ class Rig:
 
 def load_rig(path: str | Path) -> Rig:
     """Read and validate a rig file."""
-    path = Path(path)
-    origin = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(origin, "(file)", f"cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(origin, "(file)", f"not valid YAML: {exc}") from None
-    return rig_from_mapping(data, origin)
+    return rig_from_mapping(read_yaml(path), str(path))
 
 
 def rig_from_mapping(data: Any, origin: str) -> Rig:

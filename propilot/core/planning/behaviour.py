@@ -375,8 +375,8 @@ class BehaviourPlanner:
         other_id = self._neighbour(lane.lanelet_id, change.direction if in_source else -change.direction)
         if other_id is None:
             return own
-        other_path = self.hdmap.path_ahead(other_id, self._arc_beside(other_id, own[0]), length,
-                                           self.settings.path_spacing_m)
+        beside = self.hdmap.arc_length_on(other_id, float(own[0, 0]), float(own[0, 1]))  # lanes are parallel
+        other_path = self.hdmap.path_ahead(other_id, beside, length, self.settings.path_spacing_m)
         n = min(len(own), len(other_path))
         source, target = (own[:n], other_path[:n]) if in_source else (other_path[:n], own[:n])
         arrival = ego.t_s + np.arange(n) * self.settings.path_spacing_m / max(ego.speed_mps, 1.0)
@@ -385,17 +385,6 @@ class BehaviourPlanner:
         yaw = np.arctan2(np.gradient(xy[:, 1]), np.gradient(xy[:, 0])) if n > 1 else source[:, 2]
         curvature = (1.0 - w[:, 0]) * source[:, 3] + w[:, 0] * target[:, 3]
         return np.column_stack([xy, yaw, curvature])
-
-    def _arc_beside(self, lanelet_id: int, point: np.ndarray) -> float:
-        """Arc length on `lanelet_id` of the point beside `point`: its projection on the centreline."""
-        centre = self.hdmap.centerline(lanelet_id)
-        a, b = centre[:-1], centre[1:]
-        ab = b - a
-        lengths = np.hypot(ab[:, 0], ab[:, 1])
-        u = np.clip(np.einsum("ij,ij->i", point[:2] - a, ab) / np.maximum(lengths**2, 1e-12), 0.0, 1.0)
-        distance = np.hypot(*(a + u[:, None] * ab - point[:2]).T)
-        i = int(np.argmin(distance))
-        return float(lengths[:i].sum() + u[i] * lengths[i])
 
     def _curve_speed(self, path: np.ndarray) -> float:
         """v = sqrt(a_lat / |kappa|) for the tightest curvature ahead."""
