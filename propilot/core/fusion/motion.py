@@ -3,7 +3,8 @@
 In: the states and covariances of all tracks, (T, n) and (T, n, n), and a time step (may
 be negative: a frame older than the filter time is fused by predicting back). Out: the
 predicted states and covariances (EKF for CTRV), the position and velocity of each track
-and the velocity's Jacobian (the radar's range rate is the velocity along the line of sight).
+and the velocity's Jacobian (the radar's range rate is the velocity along the line of sight:
+`range_rate` gives it with its Jacobian row).
 
 CV: state [x, y, vx, vy] (map frame), white-noise acceleration, Q from filterpy's
 `Q_discrete_white_noise` per axis. CTRV: state [x, y, yaw, v, yaw_rate]: constant turn rate
@@ -53,6 +54,13 @@ class ConstantVelocity:
         jac = np.zeros((len(x), 2, 4))
         jac[:, 0, 2] = jac[:, 1, 3] = 1.0
         return jac
+
+    @staticmethod
+    def range_rate(x: np.ndarray, los: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Velocity along unit lines of sight (k, 2), and its Jacobian (k, n): linear, H = [0, 0, u]."""
+        h = np.zeros((len(x), 4))
+        h[:, 2:] = los
+        return x[:, 2] * los[:, 0] + x[:, 3] * los[:, 1], h
 
 
 class Ctrv:
@@ -127,6 +135,12 @@ class Ctrv:
         jac[:, 0, 2], jac[:, 0, 3] = -v * s, c
         jac[:, 1, 2], jac[:, 1, 3] = v * c, s
         return jac
+
+    @classmethod
+    def range_rate(cls, x: np.ndarray, los: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Velocity along unit lines of sight (k, 2), and its EKF Jacobian (k, n)."""
+        h = (los[:, None, :] @ cls.velocity_jacobian(x))[:, 0, :]
+        return np.sum(cls.velocity(x) * los, axis=1), h
 
 
 MOTION_MODELS = ("cv", "ctrv")

@@ -5,13 +5,15 @@ timestamp), with the `EgoEstimate` of the localiser; the `Rig` (mounts, fields o
 detection probabilities). Out: the confirmed `Track`s at the ego estimate's time, sorted by
 track id, each with its lane relative to the ego, bumper gap, relative speed, existence and class.
 
-Per measurement time, for all tracks at once (numpy over tracks, so 64 vehicles and 24 sensors
-take a few milliseconds; docs/fusion.md has the formulas):
+Per measurement time, for all tracks at once (numpy over tracks and detections, no loop over
+either, so 64 vehicles and 24 sensors take a few milliseconds; docs/fusion.md has the formulas
+and what the time goes to):
   predict (CV or CTRV, `motion.py`; back in time for a late frame)
-  -> radar and camera frames together (`measurement.py`): gate on the position and, for radar,
-     the range rate (Mahalanobis, chi-square) -> assign per frame (global nearest neighbour,
+  -> radar and camera frames together (`measurement.py`): an exact Euclidean pre-gate (one matrix
+     product over all detections and tracks) keeps the pairs that may lie in a gate; gate on the
+     position and, for radar, the range rate (Mahalanobis, chi-square) -> assign per frame (global nearest neighbour,
      scipy's `linear_sum_assignment`, cost d^2 + ln|S|) -> Kalman update of each track with all
-     its detections at once (information form)
+     its detections at once (information form, 4x4 inverses in closed form: `batch_inverse.py`)
   -> a miss for each track a sensor should have seen: in its field of view and range, not hidden
      behind a nearer track, and the sensor not blind (it missed every confirmed track lately)
   -> existence (Bayes on the odds: a hit times `existence_hit_odds`, a miss times 1 - P_D of that
@@ -29,6 +31,7 @@ does not depend on the map.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,19 +40,19 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from propilot.core.fusion.batch_inverse import inverse
 from propilot.core.fusion.measurement import (
     CAR_LENGTH_M,
     CAR_WIDTH_M,
     DEFAULT_LENGTH_M,
     PointMeasurements,
-    SensorPose,
     box_extent,
     nearest_point,
     point_measurements,
-    sensor_pose,
+    sensor_poses,
 )
 from propilot.core.fusion.motion import MOTION_MODELS, ConstantVelocity, Ctrv
-from propilot.core.fusion.rig import Rig, Sensor
+from propilot.core.fusion.rig import Rig
 from propilot.core.settings import setting
 from propilot.core.types import DetectionFrame, EgoEstimate, ObjectClass, Pose2D, SensorKind, Track
 from propilot.core.vehicle import EGO
@@ -57,11 +60,13 @@ from propilot.core.vehicle import EGO
 DEFAULT_OBJECT_LENGTH_M = CAR_LENGTH_M
 MIN_LINE_OF_SIGHT_COS = 0.3  # beyond ~73 deg off the ego heading, Doppler tells little of the speed along it
 _INFEASIBLE = 1e9  # cost of a pair outside the gate; dropped after the assignment
+_PRE_GATE_SLACK_M2 = 1e-3  # the pre-gate keeps pairs this close to its bound (rounding of the squares)
 _MAX_LOGIT = 12.0  # existence odds are kept within e^+-12
 _MIN_SPEED_FOR_HEADING_MPS = 2.0  # slower tracks keep a box along the map's x axis
 _GATE_MARGIN_RAD = math.radians(5.0)  # tracks this far outside a field of view may still match a detection
 _GATE_MARGIN_M = 10.0  # and this far beyond its range
 _CLASSES = list(ObjectClass)
+_LENGTH_BY_CLASS = np.array([DEFAULT_LENGTH_M.get(c, CAR_LENGTH_M) for c in _CLASSES])  # by place in _CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,18 @@ class Tracker:
         self.model = (ConstantVelocity(settings.process_noise_accel_mps2) if settings.motion_model == "cv"
                       else Ctrv(settings.process_noise_accel_mps2, settings.process_noise_yaw_accel_rps2))
         self._sensors = {s.sensor_id: s for s in rig.sensors}
+        # per sensor of the rig, made once: arrays indexed by the sensor's place in the rig
+        self._sensor_index = {s.sensor_id: i for i, s in enumerate(rig.sensors)}
+        self._sensor_ids = [s.sensor_id for s in rig.sensors]
+        self._is_sonar = {s.sensor_id: s.kind == SensorKind.SONAR for s in rig.sensors}
+        self._is_camera = np.array([s.kind == SensorKind.CAMERA for s in rig.sensors], dtype=bool)
+        self._mounts = np.array([(s.mount.x_m, s.mount.y_m, s.mount.yaw_rad) for s in rig.sensors]).reshape(-1, 3)
+        self._half_fov = np.array([s.half_fov_rad for s in rig.sensors])
+        self._min_range = np.array([s.spec.min_range_m for s in rig.sensors])
+        self._max_range = np.array([s.spec.max_range_m for s in rig.sensors])
+        self._miss_log = np.log(np.maximum(1.0 - np.array([s.spec.detection_probability for s in rig.sensors]),
+                                           math.exp(-_MAX_LOGIT)))
+        self._widest_gate = max(settings.gate_chi2, settings.birth_gate_chi2)
         self.dropped_out_of_sequence = 0
         self.dropped_unknown_sensor = 0
         n = self.model.dim
@@ -219,7 +236,8 @@ class Tracker:
         relative_speed = (velocity @ (cos_yaw, sin_yaw) - ego.speed_mps).tolist()
         existence = (1.0 / (1.0 + np.exp(-self._logit[rows]))).tolist()
         sigma = np.sqrt(0.5 * (p[:, 0, 0] + p[:, 1, 1])).tolist()
-        classes = [_CLASSES[c] for c in self._votes[rows].argmax(axis=1).tolist()]
+        class_index = self._votes[rows].argmax(axis=1)
+        classes = [_CLASSES[c] for c in class_index.tolist()]
         if self.lane_assigner is None:
             along = (position - (ego.pose.x_m, ego.pose.y_m)) @ (cos_yaw, sin_yaw) - EGO.centre_from_base_m
             gaps = np.sign(along) * np.maximum(np.abs(along) - 0.5 * (EGO.length_m + DEFAULT_OBJECT_LENGTH_M), 0.0)
@@ -228,12 +246,12 @@ class Tracker:
             lanes = self.lane_assigner.assign_many(position[:, 0], position[:, 1], ego)
         else:
             lanes = [self.lane_assigner(px, py, ego) for px, py in position.tolist()]
-        return tuple(  # positional: Track(track_id, x, y, vx, vy, length, width, existence, sigma, lane, ...)
-            Track(i, px, py, vx, vy, DEFAULT_LENGTH_M.get(c, CAR_LENGTH_M), CAR_WIDTH_M, e, sd, lane[0], lane[1],
-                  lane[2], dv, c)
-            for i, (px, py), (vx, vy), e, sd, lane, dv, c in zip(
-                self._id[rows].tolist(), position.tolist(), velocity.tolist(), existence, sigma, lanes,
-                relative_speed, classes, strict=True))
+        relative_lane, lanelet, gap = zip(*lanes, strict=True)
+        # positional, column by column: Track(track_id, x, y, vx, vy, length, width, existence, sigma, lane, ...)
+        return tuple(map(Track, self._id[rows].tolist(), position[:, 0].tolist(), position[:, 1].tolist(),
+                         velocity[:, 0].tolist(), velocity[:, 1].tolist(), _LENGTH_BY_CLASS[class_index].tolist(),
+                         itertools.repeat(CAR_WIDTH_M), existence, sigma, relative_lane, lanelet, gap, relative_speed,
+                         classes))
 
     @property
     def track_count(self) -> int:
@@ -248,10 +266,10 @@ class Tracker:
             return
         ego = _ego_at(ego, t_s)
         self.predict_to(t_s)
-        points = [f for f in frames if self._sensors[f.sensor_id].kind != SensorKind.SONAR]
+        points = [f for f in frames if not self._is_sonar[f.sensor_id]]
         if points:
             self._fuse_points(points, ego)
-        sonars = [f for f in frames if self._sensors[f.sensor_id].kind == SensorKind.SONAR]
+        sonars = [f for f in frames if self._is_sonar[f.sensor_id]]
         if sonars and len(self._id):
             self._fuse_ranges(sonars, ego)
         self._newest_s = max(self._newest_s, t_s)
@@ -263,129 +281,142 @@ class Tracker:
         """Frames of one time: gate every detection against the tracks its sensor may see, assign per
         sensor, update each track with all its detections, count misses, start tracks from the rest."""
         s = self.settings
-        sensors = [self._sensors[f.sensor_id] for f in frames]
-        poses = [sensor_pose(sensor, ego) for sensor in sensors]
-        view = self._view(sensors, poses)
+        index = np.array([self._sensor_index[f.sensor_id] for f in frames])
+        poses = sensor_poses(self._mounts[index], ego)
+        view = self._view(index, poses)
         m = point_measurements(frames, poses, ego)
-        pairs = np.zeros((0, 2), dtype=np.int64)
-        explained = np.zeros(len(m.z), dtype=bool)
-        shared = np.zeros(len(m.z), dtype=bool)
-        if len(self._id) and len(m.z):
-            # (track, detection) pairs where the track may be seen by that detection's sensor
-            cols, rows = np.nonzero(view.near[m.frame])
+        n_tracks, n_detections = len(self._id), len(m.z)
+        hit = np.zeros(view.in_view.shape, dtype=bool)  # (frames, tracks)
+        hits = np.zeros(n_tracks, dtype=np.int64)
+        explained = np.zeros(n_detections, dtype=bool)
+        if n_tracks and n_detections:
+            rows, cols = self._candidate_pairs(view.near, m)
             d2, cost = self._pair_distances(rows, cols, m)
             gated = d2 <= s.gate_chi2
-            pairs = _associate_per_frame(rows[gated], cols[gated], cost[gated], m.starts)
-            explained = np.bincount(cols[d2 <= s.birth_gate_chi2], minlength=len(m.z)) > 0
-            shared = np.bincount(cols[gated], minlength=len(m.z)) > 1
-        # a detection in the gate of several tracks does not confirm a tentative one (a ghost next to a
-        # real car would live on the car's detections); it still updates it and spares it a miss
-        counts = ~(shared[pairs[:, 1]] & ~self._confirmed[pairs[:, 0]])
-        if len(pairs):
-            self._update_points(pairs, m)
-            camera = np.array([sensor.kind == SensorKind.CAMERA for sensor in sensors])[m.frame[pairs[:, 1]]]
-            np.add.at(self._votes, (pairs[camera, 0], m.classification[pairs[camera, 1]]), 1)
-        hit = np.zeros(view.in_view.shape, dtype=bool)  # (frames, tracks)
-        hit[m.frame[pairs[:, 1]], pairs[:, 0]] = True
+            gated_cols = cols[gated]
+            track, detection = _associate_per_frame(rows[gated], gated_cols, cost[gated], m.frame, len(frames))
+            explained[cols[d2 <= s.birth_gate_chi2]] = True
+            explained[detection] = True
+            if detection.size:
+                self._update_points(track, detection, m)
+                frame = m.frame[detection]
+                camera = self._is_camera[index[frame]]
+                np.add.at(self._votes, (track[camera], m.classification[detection[camera]]), 1)
+                hit[frame, track] = True
+                # a detection in the gate of several tracks does not confirm a tentative one (a ghost next to a
+                # real car would live on the car's detections); it still updates it and spares it a miss
+                shared = np.bincount(gated_cols, minlength=n_detections)[detection] > 1
+                counts = ~(shared & ~self._confirmed[track])
+                hits = np.bincount(track[counts], minlength=n_tracks)
         missed = self._not_hidden(view.in_view & ~hit, view)
-        missed[self._blind(sensors, hit, missed)] = False
-        miss_log = np.log(np.maximum(1.0 - np.array([x.spec.detection_probability for x in sensors]),
-                                     math.exp(-_MAX_LOGIT)))
-        self._bookkeep(np.bincount(pairs[counts, 0], minlength=len(self._id)), missed.sum(axis=0),
-                       miss_log @ missed, frames[0].t_s)
-        explained[pairs[:, 1]] = True
-        if not np.all(explained):
+        missed[self._blind(index, hit, missed)] = False
+        self._bookkeep(hits, missed.sum(axis=0), self._miss_log[index] @ missed, frames[0].t_s)
+        if not explained.all():
             self._start_tracks(m, np.flatnonzero(~explained), ego, frames[0].t_s)
 
-    def _blind(self, sensors: list[Sensor], hit: np.ndarray, missed: np.ndarray) -> np.ndarray:
+    def _blind(self, index: np.ndarray, hit: np.ndarray, missed: np.ndarray) -> np.ndarray:
         """Which of these sensors look blind (glare, dirt): they missed every one of the last
         `blind_after_misses` confirmed tracks they should have seen. Their misses do not count until
         they detect a confirmed track again, so a blinded camera cannot delete what the radars see."""
         hits = (hit & self._confirmed).sum(axis=1).tolist()
         misses = (missed & self._confirmed).sum(axis=1).tolist()
         blind = []
-        for sensor, n_hit, n_miss in zip(sensors, hits, misses, strict=True):
-            streak = 0 if n_hit else self._miss_streak.get(sensor.sensor_id, 0) + n_miss
-            self._miss_streak[sensor.sensor_id] = streak
+        for i, n_hit, n_miss in zip(index.tolist(), hits, misses, strict=True):
+            sensor_id = self._sensor_ids[i]
+            streak = 0 if n_hit else self._miss_streak.get(sensor_id, 0) + n_miss
+            self._miss_streak[sensor_id] = streak
             blind.append(streak >= self.settings.blind_after_misses)
         return np.array(blind, dtype=bool)
+
+    def _candidate_pairs(self, near: np.ndarray, m: PointMeasurements) -> tuple[np.ndarray, np.ndarray]:
+        """(track, detection) pairs, detection-major, where the track is near the view of the detection's sensor
+        (near: (frames, tracks)) and the detection may lie within the widest gate of the track.
+
+        An exact pre-gate before the Mahalanobis distances: d^2 = y^T S^-1 y >= |y|^2 / trace(S) (the
+        largest eigenvalue of the 2x2 S is at most its trace), so a pair with |y|^2 > g trace(S) is outside
+        every gate g. |y|^2 - g trace(S) of all pairs is one matrix product, (D, 4) @ (4, T), with the
+        positions taken from a detection nearby (so the squares do not lose digits). With 64 tracks this
+        leaves about one pair in three of those the sensors could see."""
+        g, x, p = self._widest_gate, self._x, self._p
+        origin = m.z[0]
+        z, position = m.z - origin, x[:, :2] - origin
+        a = np.empty((len(z), 4))
+        a[:, :2] = z
+        a[:, 2] = 1.0
+        a[:, 3] = z[:, 0] * z[:, 0] + z[:, 1] * z[:, 1] - g * (m.r[:, 0, 0] + m.r[:, 1, 1])
+        b = np.empty((4, len(position)))
+        b[:2] = -2.0 * position.T
+        b[2] = position[:, 0] * position[:, 0] + position[:, 1] * position[:, 1] - g * (p[:, 0, 0] + p[:, 1, 1])
+        b[3] = 1.0
+        flat = np.flatnonzero(a @ b <= _PRE_GATE_SLACK_M2)  # row-major: detection by detection
+        cols = flat // len(position)
+        rows = flat - cols * len(position)
+        keep = near[m.frame[cols], rows]
+        return rows[keep], cols[keep]
 
     def _pair_distances(self, rows: np.ndarray, cols: np.ndarray,
                         m: PointMeasurements) -> tuple[np.ndarray, np.ndarray]:
         """Of (track, detection) pairs: d^2, the squared Mahalanobis distance of the position (inf when a
         radar's range rate disagrees), and the assignment cost d^2 + ln|S| (plus the range-rate terms)."""
         p, x, r = self._p, self._x, m.r
-        s00 = p[rows, 0, 0] + r[cols, 0, 0]
-        s01 = p[rows, 0, 1] + r[cols, 0, 1]
-        s11 = p[rows, 1, 1] + r[cols, 1, 1]
-        y0 = m.z[cols, 0] - x[rows, 0]
-        y1 = m.z[cols, 1] - x[rows, 1]
+        s00 = p[:, 0, 0][rows] + r[:, 0, 0][cols]
+        s01 = p[:, 0, 1][rows] + r[:, 0, 1][cols]
+        s11 = p[:, 1, 1][rows] + r[:, 1, 1][cols]
+        y0 = m.z[:, 0][cols] - x[:, 0][rows]
+        y1 = m.z[:, 1][cols] - x[:, 1][rows]
         det = s00 * s11 - s01 * s01
         d2 = (s11 * y0 * y0 - 2.0 * s01 * y0 * y1 + s00 * y1 * y1) / det
         # ln|S| keeps a vague tentative track from taking a detection from a firm one
         cost = d2 + np.log(det)
-        doppler = np.flatnonzero(~np.isnan(m.range_rate[cols]) & (d2 <= max(self.settings.gate_chi2,
-                                                                              self.settings.birth_gate_chi2)))
+        doppler = np.flatnonzero(m.has_rate[cols] & (d2 <= self._widest_gate))
         if doppler.size:
             # a radar detection must also agree in range rate: a stationary return is no moving car
             rate_d2, rate_var = self._rate_distances(rows[doppler], cols[doppler], m)
-            agrees = rate_d2 <= self.settings.range_rate_gate_chi2
-            d2[doppler] = np.where(agrees, d2[doppler], np.inf)
+            d2[doppler[rate_d2 > self.settings.range_rate_gate_chi2]] = np.inf
             cost[doppler] += rate_d2 + np.log(rate_var)
         return d2, cost
 
     def _rate_distances(self, rows: np.ndarray, cols: np.ndarray,
                         m: PointMeasurements) -> tuple[np.ndarray, np.ndarray]:
         """Of (track, detection) pairs: squared Mahalanobis distance of the range rate, and its variance."""
-        x, p = self._x[rows], self._p[rows]
-        jac = self.model.velocity_jacobian(x)
-        p_v = jac @ p @ jac.transpose(0, 2, 1)  # velocity covariance
-        los = m.los[cols]
-        predicted = np.sum(self.model.velocity(x) * los, axis=1)
-        variance = np.einsum("ki,kij,kj->k", los, p_v, los) + m.range_rate_var[cols]
+        predicted, h = self.model.range_rate(self._x[rows], m.los[cols])
+        variance = ((h[:, None, :] @ self._p[rows]) @ h[:, :, None])[:, 0, 0] + m.range_rate_var[cols]
         return (m.range_rate[cols] - predicted) ** 2 / variance, variance
 
-    def _update_points(self, pairs: np.ndarray, m: PointMeasurements) -> None:
-        """Kalman update of the associated tracks with all their detections of this time at once."""
-        rows, cols = pairs[:, 0], pairs[:, 1]
+    def _update_points(self, rows: np.ndarray, cols: np.ndarray, m: PointMeasurements) -> None:
+        """Kalman update of the tracks `rows` with detections `cols`: all detections of a track at once."""
+        n = self.model.dim
         x = self._x[rows]
-        r = m.r[cols]
-        r_inv = np.empty_like(r)  # 2x2 inverse in closed form
-        det = r[:, 0, 0] * r[:, 1, 1] - r[:, 0, 1] * r[:, 1, 0]
-        r_inv[:, 0, 0], r_inv[:, 1, 1] = r[:, 1, 1] / det, r[:, 0, 0] / det
-        r_inv[:, 0, 1], r_inv[:, 1, 0] = -r[:, 0, 1] / det, -r[:, 1, 0] / det
-        y = m.z[cols] - self.model.position(x)
-        info = np.zeros((len(rows), self.model.dim, self.model.dim))
-        info[:, :2, :2] = r_inv
-        vector = np.zeros((len(rows), self.model.dim))
-        vector[:, :2] = np.einsum("kij,kj->ki", r_inv, y)
+        # each pair's information matrix H^T R^-1 H and vector H^T R^-1 y, packed in one row for the sums
+        packed = np.zeros((len(rows), n * n + n))
+        info, vector = packed[:, :n * n].reshape(-1, n, n), packed[:, n * n:]
+        info[:, :2, :2] = r_inv = m.r_inv[cols]
+        vector[:, :2] = (r_inv @ (m.z[cols] - x[:, :2])[:, :, None])[:, :, 0]
         # range rate: linear in the velocity once the line of sight is fixed (EKF Jacobian for CTRV)
-        rate = m.range_rate[cols]
-        doppler = ~np.isnan(rate) & self.settings.fuse_range_rate
-        if np.any(doppler):
-            los = m.los[cols[doppler]]
-            xd = x[doppler]
-            h = np.einsum("kj,kjn->kn", los, self.model.velocity_jacobian(xd))
-            weight = 1.0 / m.range_rate_var[cols[doppler]]
-            innovation = rate[doppler] - np.sum(los * self.model.velocity(xd), axis=1)
-            info[doppler] += weight[:, None, None] * h[:, :, None] * h[:, None, :]
-            vector[doppler] += (weight * innovation)[:, None] * h
-        self._information_update(rows, info, vector)
+        if self.settings.fuse_range_rate:
+            doppler = np.flatnonzero(m.has_rate[cols])
+            if doppler.size:
+                c = cols[doppler]
+                predicted, h = self.model.range_rate(x[doppler], m.los[c])
+                weight = 1.0 / m.range_rate_var[c]
+                info[doppler] += weight[:, None, None] * h[:, :, None] * h[:, None, :]
+                vector[doppler] += (weight * (m.range_rate[c] - predicted))[:, None] * h
+        self._information_update(rows, packed)
 
-    def _information_update(self, rows: np.ndarray, info: np.ndarray, vector: np.ndarray) -> None:
-        """Kalman update in information form: P+ = (P^-1 + sum H^T R^-1 H)^-1, x+ = x + P+ sum H^T R^-1 y.
+    def _information_update(self, rows: np.ndarray, packed: np.ndarray) -> None:
+        """Kalman update in information form: P+ = (P^-1 + sum H^T R^-1 H)^-1, x+ = x + P+ sum H^T R^-1 y,
+        the sums from rows of `packed` (information matrix flattened, then information vector) per track.
 
         For independent measurements of one time this is the sequential Kalman update done at once
         (the EKF linearised at the prediction), so a track seen by several sensors costs one inversion.
         """
-        order = np.argsort(rows, kind="stable")
-        tracks, starts = np.unique(rows[order], return_index=True)
-        total_info = np.add.reduceat(info[order], starts, axis=0)
-        total_vector = np.add.reduceat(vector[order], starts, axis=0)
+        n = self.model.dim
+        tracks = np.flatnonzero(np.bincount(rows, minlength=len(self._id)))
+        total = (tracks[:, None] == rows) @ packed  # sums per track: one matrix product
         prior = self._p[tracks]
-        p = np.linalg.inv(np.eye(self.model.dim) + prior @ total_info) @ prior  # = (P^-1 + J)^-1, one inversion
+        p = inverse(np.eye(n) + prior @ total[:, :n * n].reshape(-1, n, n)) @ prior  # = (P^-1 + J)^-1
         p = 0.5 * (p + p.transpose(0, 2, 1))
-        self._x[tracks] += np.einsum("kij,kj->ki", p, total_vector)
+        self._x[tracks] += (p @ total[:, n * n:, None])[:, :, 0]
         self._p[tracks] = p
 
     def _boxes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -400,18 +431,18 @@ class Tracker:
         half_length = np.where(truck, 0.5 * DEFAULT_LENGTH_M[ObjectClass.TRUCK], 0.5 * CAR_LENGTH_M)
         return position, cos_yaw, sin_yaw, half_length
 
-    def _view(self, sensors: list[Sensor], poses: list[SensorPose]) -> _View:
-        """The tracks as each of these radars and cameras sees them, arrays (frames, tracks)."""
+    def _view(self, index: np.ndarray, poses: np.ndarray) -> _View:
+        """The tracks as each of these radars and cameras (rig index, `sensor_poses`) sees them, arrays
+        (frames, tracks)."""
         position, cos_yaw, sin_yaw, half_length = self._boxes()
-        table = np.array([(q.x_m, q.y_m, q.yaw_rad, x.half_fov_rad, x.spec.min_range_m, x.spec.max_range_m)
-                          for x, q in zip(sensors, poses, strict=True)])
-        dx = position[None, :, 0] - table[:, 0:1]
-        dy = position[None, :, 1] - table[:, 1:2]
+        dx = position[None, :, 0] - poses[:, 0:1]
+        dy = position[None, :, 1] - poses[:, 1:2]
         distance = np.maximum(np.hypot(dx, dy), 1e-3)
-        off_axis = _wrap(np.arctan2(dy, dx) - table[:, 2:3])
+        off_axis = _wrap(np.arctan2(dy, dx) - poses[:, 2:3])
         cos_rel = np.abs(dx * cos_yaw + dy * sin_yaw) / distance
         face = distance - box_extent(cos_rel, half_length)
-        half_fov, min_range, max_range = table[:, 3:4], table[:, 4:5], table[:, 5:6]
+        half_fov, min_range, max_range = self._half_fov[index, None], self._min_range[index, None], \
+            self._max_range[index, None]
         in_view = (np.abs(off_axis) <= half_fov) & (face >= min_range) & (face <= max_range)
         near = (np.abs(off_axis) <= half_fov + _GATE_MARGIN_RAD) & (face <= max_range + _GATE_MARGIN_M)
         return _View(in_view, near, off_axis, distance, face, cos_rel, half_length)
@@ -445,14 +476,12 @@ class Tracker:
         close = np.flatnonzero(np.hypot(position[:, 0] - ego.pose.x_m, position[:, 1] - ego.pose.y_m) < reach)
         if not close.size:
             return
-        sensors = [self._sensors[f.sensor_id] for f in frames]
-        poses = [sensor_pose(sensor, ego) for sensor in sensors]
-        table = np.array([(q.x_m, q.y_m, q.yaw_rad, x.half_fov_rad, x.spec.min_range_m, x.spec.max_range_m,
-                           x.spec.detection_probability) for x, q in zip(sensors, poses, strict=True)])
-        predicted, los = nearest_point(table[:, 0:1], table[:, 1:2], position[close], cos_yaw[close],
+        index = np.array([self._sensor_index[f.sensor_id] for f in frames])
+        poses = sensor_poses(self._mounts[index], ego)
+        predicted, los = nearest_point(poses[:, 0:1], poses[:, 1:2], position[close], cos_yaw[close],
                                        sin_yaw[close], half_length[close])  # (sonars, close tracks)
-        off_axis = _wrap(np.arctan2(los[..., 1], los[..., 0]) - table[:, 2:3])
-        in_beam = (np.abs(off_axis) <= table[:, 3:4]) & (predicted <= table[:, 5:6])
+        off_axis = _wrap(np.arctan2(los[..., 1], los[..., 0]) - poses[:, 2:3])
+        in_beam = (np.abs(off_axis) <= self._half_fov[index, None]) & (predicted <= self._max_range[index, None])
         echo = np.array([f.detections[0].range_m if f.detections else np.inf for f in frames])
         echo_var = np.array([f.detections[0].range_sigma_m ** 2 if f.detections else 1.0 for f in frames])
         p_pos = self._p[close, :2, :2]
@@ -465,17 +494,18 @@ class Tracker:
         hit = np.zeros_like(gated)
         hit[sonar, column] = True
         # a miss: in the beam, not hit, and nearer than the echo (beyond it the echo masks it)
-        missed = in_beam & ~hit & (predicted >= table[:, 4:5]) & (predicted < echo[:, None] - 3.0 * np.sqrt(s_var))
+        missed = (in_beam & ~hit & (predicted >= self._min_range[index, None])
+                  & (predicted < echo[:, None] - 3.0 * np.sqrt(s_var)))
         n = len(self._id)
         if sonar.size:
+            d = self.model.dim
             h = los[sonar, column]
             weight = 1.0 / echo_var[sonar]
-            info = np.zeros((sonar.size, self.model.dim, self.model.dim))
-            info[:, :2, :2] = weight[:, None, None] * h[:, :, None] * h[:, None, :]
-            vector = np.zeros((sonar.size, self.model.dim))
-            vector[:, :2] = (weight * y[sonar, column])[:, None] * h
-            self._information_update(close[column], info, vector)
-        miss_log = np.log(np.maximum(1.0 - table[:, 6], math.exp(-_MAX_LOGIT)))
+            packed = np.zeros((sonar.size, d * d + d))
+            packed[:, :d * d].reshape(-1, d, d)[:, :2, :2] = weight[:, None, None] * h[:, :, None] * h[:, None, :]
+            packed[:, d * d:d * d + 2] = (weight * y[sonar, column])[:, None] * h
+            self._information_update(close[column], packed)
+        miss_log = self._miss_log[index]
         hits = np.zeros(n, dtype=np.int64)
         hits[close] = hit.sum(axis=0)
         misses = np.zeros(n, dtype=np.int64)
@@ -513,9 +543,11 @@ class Tracker:
         position, velocity = self.model.position(self._x), self.model.velocity(self._x)
         dx = position[:, 0, None] - position[None, :, 0]
         dy = position[:, 1, None] - position[None, :, 1]
-        i, j = np.nonzero(np.triu(dx * dx + dy * dy < s.merge_distance_m ** 2, 1))
-        if not i.size:
+        i, j = np.nonzero(dx * dx + dy * dy < s.merge_distance_m ** 2)
+        upper = i < j  # each pair once, not a track with itself
+        if not upper.any():
             return
+        i, j = i[upper], j[upper]
         same = np.hypot(*(velocity[i] - velocity[j]).T) < s.merge_speed_difference_mps
         older_first = self._id[i] < self._id[j]
         drop = np.where(older_first, j, i)[same]
@@ -532,18 +564,21 @@ class Tracker:
         track born from an earlier frame of the same time updates it instead of starting another."""
         s = self.settings
         born_from = len(self._id)
-        for f in np.unique(m.frame[detections]):
-            cols = detections[m.frame[detections] == f]
+        frame_of = m.frame[detections].tolist()  # ascending: detections are numbered frame by frame
+        ends = [k for k in range(1, len(frame_of)) if frame_of[k] != frame_of[k - 1]] + [len(frame_of)]
+        for start, end in zip([0, *ends[:-1]], ends, strict=True):
+            cols = detections[start:end]
             if len(self._id) > born_from:
                 newborn = np.arange(born_from, len(self._id))
                 rows, det = np.repeat(newborn, len(cols)), np.tile(cols, len(newborn))
                 d2, cost = self._pair_distances(rows, det, m)
                 gated = d2 <= s.gate_chi2
-                pairs = _associate_per_frame(rows[gated], det[gated], cost[gated], m.starts)
-                explained = np.isin(cols, det[d2 <= s.birth_gate_chi2])
-                if len(pairs):
-                    self._update_points(pairs, m)
-                    self._bookkeep(np.bincount(pairs[:, 0], minlength=len(self._id)),
+                track, detection = _associate_per_frame(rows[gated], det[gated], cost[gated], m.frame,
+                                                        len(m.starts) - 1)
+                explained = (d2 <= s.birth_gate_chi2).reshape(len(newborn), len(cols)).any(axis=0)
+                if track.size:
+                    self._update_points(track, detection, m)
+                    self._bookkeep(np.bincount(track, minlength=len(self._id)),
                                    np.zeros(len(self._id), dtype=np.int64), np.zeros(len(self._id)), t_s)
                 cols = cols[~explained]
             self._add_tracks(m, cols[:max(s.max_tracks - len(self._id), 0)], ego, t_s)
@@ -589,43 +624,34 @@ class _View:
     half_length: np.ndarray  # (tracks,)
 
 
-def _kalman_update(x: np.ndarray, p: np.ndarray, y: np.ndarray, h: np.ndarray,
-                   r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman (EKF) update of k tracks at once: innovation y (k, m), Jacobian h (k, m, n), noise r (k, m, m)."""
-    pht = p @ h.transpose(0, 2, 1)  # (k, n, m)
-    s = h @ pht + r
-    gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)  # P H^T S^-1 (S symmetric)
-    x = x + np.einsum("knm,km->kn", gain, y)
-    p = p - gain @ s @ gain.transpose(0, 2, 1)
-    return x, 0.5 * (p + p.transpose(0, 2, 1))
-
-
-def _associate_per_frame(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _associate_per_frame(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, frame: np.ndarray,
+                         n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Global nearest neighbour over gated (track, detection) pairs, a track taking at most one
-    detection of each frame (detections of frame f are starts[f]:starts[f + 1]).
+    detection of each frame (frame: the frame of each detection): the tracks and their detections.
 
     Pairs without a choice (the detection gates one track, which gates no other detection of that
     frame) are taken at once; the rest goes to one optimal assignment (scipy) whose rows are
     (track, frame) and whose columns are detections, feasible only within a frame.
     """
-    n_frames = len(starts) - 1
-    frame = np.repeat(np.arange(n_frames), np.diff(starts))
     keys = rows * n_frames + frame[cols]  # (track, frame) of each pair
-    per_detection = np.bincount(cols, minlength=starts[-1])
+    per_detection = np.bincount(cols)
     per_key = np.bincount(keys)
     clear = (per_detection[cols] == 1) & (per_key[keys] == 1)
-    found = np.column_stack((rows[clear], cols[clear]))
-    if np.all(clear):
-        return found.astype(np.int64)
-    cols, keys, cost = cols[~clear], keys[~clear], cost[~clear]
-    key_ids, row = np.unique(keys, return_inverse=True)
-    col_ids, col = np.unique(cols, return_inverse=True)
-    matrix = np.full((len(key_ids), len(col_ids)), _INFEASIBLE)
+    if clear.all():
+        return rows, cols
+    unclear = ~clear
+    keys, cols_left, cost = keys[unclear], cols[unclear], cost[unclear]
+    # the keys and detections left, numbered in order (what np.unique does, without its sort)
+    key_used, col_used = np.bincount(keys) > 0, np.bincount(cols_left) > 0
+    row = np.cumsum(key_used)[keys] - 1
+    col = np.cumsum(col_used)[cols_left] - 1
+    matrix = np.full((int(key_used.sum()), int(col_used.sum())), _INFEASIBLE)
     matrix[row, col] = cost
     r, c = linear_sum_assignment(matrix)
     ok = matrix[r, c] < _INFEASIBLE
-    chosen = np.column_stack((key_ids[r[ok]] // n_frames, col_ids[c[ok]]))
-    return np.concatenate((found, chosen)).astype(np.int64)
+    key_ids, col_ids = np.flatnonzero(key_used), np.flatnonzero(col_used)
+    return (np.concatenate((rows[clear], key_ids[r[ok]] // n_frames)),
+            np.concatenate((cols[clear], col_ids[c[ok]])))
 
 
 def _speed_along_ego(ego_speed: float, range_rate: np.ndarray, range_rate_sigma: np.ndarray, cos_los: np.ndarray,
