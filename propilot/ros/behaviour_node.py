@@ -33,7 +33,7 @@ from propilot.ros.conversions import (  # noqa: E402
     route_to_msg,
     tracks_from_msg,
 )
-from propilot.ros.node_common import StampSync, declare_map, declare_settings, run_node  # noqa: E402
+from propilot.ros.node_common import StampSync, declare_map, declare_settings, publisher, run_node  # noqa: E402
 from propilot.stack import NODE_SETTINGS  # noqa: E402
 
 
@@ -43,9 +43,9 @@ class BehaviourNode(Node):
         settings = declare_settings(self, NODE_SETTINGS["behaviour"])
         self.planner = BehaviourPlanner(settings["planner"], settings["lane_change"], settings["safety"],
                                         declare_map(self))
-        self.plan_pub = self.create_publisher(Trajectory, topics.TRAJECTORY, topics.QOS)
-        self.proposals_pub = self.create_publisher(ProposalArray, topics.PROPOSALS, topics.QOS)
-        self.route_pub = self.create_publisher(Route, topics.ROUTE, topics.QOS)
+        self.plan_pub = publisher(self, Trajectory, topics.TRAJECTORY)
+        self.proposals_pub = publisher(self, ProposalArray, topics.PROPOSALS)
+        self.route_pub = publisher(self, Route, topics.ROUTE)
         StampSync(self, [(Odometry, topics.ODOMETRY), (LaneLocalization, topics.LANE),
                          (TrackedObjectArray, topics.OBJECTS), (HmiState, topics.HMI_STATE)], self.on_cycle)
 

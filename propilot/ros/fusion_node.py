@@ -25,7 +25,14 @@ from propilot.core.fusion.tracker import Tracker  # noqa: E402
 from propilot.core.types import DetectionFrame, Track  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.ros.conversions import detections_from_msg, ego_from_odometry, from_time, tracks_to_msg  # noqa: E402
-from propilot.ros.node_common import declare_map, declare_rig, declare_settings, guarded, run_node  # noqa: E402
+from propilot.ros.node_common import (  # noqa: E402
+    declare_map,
+    declare_rig,
+    declare_settings,
+    publisher,
+    run_node,
+    subscribe,
+)
 from propilot.stack import NODE_SETTINGS  # noqa: E402
 
 
@@ -38,12 +45,11 @@ class FusionNode(Node):
         self.buffer = FrameBuffer(rig)
         self.tracks: tuple[Track, ...] = ()
         self.frames: list[DetectionFrame] = []
-        self.objects_pub = self.create_publisher(TrackedObjectArray, topics.OBJECTS, topics.QOS)
+        self.objects_pub = publisher(self, TrackedObjectArray, topics.OBJECTS)
         # Detections first: frames published before the cycle's odometry are fused in that cycle.
         for sensor in rig.sensors:
-            self.create_subscription(DetectionArray, topics.detections_topic(sensor.kind, sensor.sensor_id),
-                                     guarded(self, self.on_detections), topics.QOS)
-        self.create_subscription(Odometry, topics.ODOMETRY, guarded(self, self.on_odometry), topics.QOS)
+            subscribe(self, DetectionArray, topics.detections_topic(sensor.kind, sensor.sensor_id), self.on_detections)
+        subscribe(self, Odometry, topics.ODOMETRY, self.on_odometry)
 
     def on_detections(self, msg: DetectionArray) -> None:
         self.frames.append(detections_from_msg(msg))

@@ -19,7 +19,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 from propilot.core.perception.lane_detector import LaneDetector  # noqa: E402
 from propilot.ros import topics  # noqa: E402
 from propilot.ros.conversions import MessageError, image_from_msg, lane_lines_to_msg  # noqa: E402
-from propilot.ros.node_common import declare_settings, guarded, run_node  # noqa: E402
+from propilot.ros.node_common import declare_settings, publisher, run_node, subscribe  # noqa: E402
 from propilot.stack import NODE_SETTINGS  # noqa: E402
 
 
@@ -28,8 +28,8 @@ class LaneDetectionNode(Node):
         super().__init__("lane_detection", **kwargs)
         settings = declare_settings(self, NODE_SETTINGS["lane_detection"])
         self.detector = LaneDetector(settings["lane_detector"], settings["front_camera"])
-        self.lines_pub = self.create_publisher(LaneLineArray, topics.LANE_LINES, topics.QOS)
-        self.create_subscription(Image, topics.CAMERA_FRONT, guarded(self, self.on_image), topics.IMAGE_QOS)
+        self.lines_pub = publisher(self, LaneLineArray, topics.LANE_LINES)
+        subscribe(self, Image, topics.CAMERA_FRONT, self.on_image)
 
     def on_image(self, msg: Image) -> None:
         image = image_from_msg(msg)

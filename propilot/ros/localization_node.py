@@ -36,7 +36,14 @@ from propilot.ros.conversions import (  # noqa: E402
     localizer_diagnostics,
     vehicle_status_from_msg,
 )
-from propilot.ros.node_common import StampSync, declare_map, declare_settings, guarded, run_node  # noqa: E402
+from propilot.ros.node_common import (  # noqa: E402
+    StampSync,
+    declare_map,
+    declare_settings,
+    publisher,
+    run_node,
+    subscribe,
+)
 from propilot.stack import NODE_SETTINGS  # noqa: E402
 
 
@@ -47,14 +54,14 @@ class LocalizationNode(Node):
         self.localizer = Localizer(settings["localizer"], declare_map(self))
         self.waiting: list[Status] = []  # statuses whose IMU samples are not all in yet
         self.imu_until_s: float | None = None  # stamp of the newest IMU sample taken
-        self.odometry_pub = self.create_publisher(Odometry, topics.ODOMETRY, topics.QOS)
-        self.lane_pub = self.create_publisher(LaneLocalization, topics.LANE, topics.QOS)
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, topics.LOCALIZATION_DIAGNOSTICS, topics.QOS)
+        self.odometry_pub = publisher(self, Odometry, topics.ODOMETRY)
+        self.lane_pub = publisher(self, LaneLocalization, topics.LANE)
+        self.diagnostics_pub = publisher(self, DiagnosticArray, topics.LOCALIZATION_DIAGNOSTICS)
         # Measurements first: when they and a status are both waiting, they are buffered before the update.
         StampSync(self, [(NavSatFix, topics.GNSS_FIX), (RtkStatus, topics.GNSS_RTK)], self.on_gnss)
-        self.create_subscription(Imu, topics.IMU, guarded(self, self.on_imu), topics.QOS)
-        self.create_subscription(LaneLineArray, topics.LANE_LINES, guarded(self, self.on_lane_lines), topics.QOS)
-        self.create_subscription(VehicleStatus, topics.VEHICLE_STATUS, guarded(self, self.on_status), topics.QOS)
+        subscribe(self, Imu, topics.IMU, self.on_imu)
+        subscribe(self, LaneLineArray, topics.LANE_LINES, self.on_lane_lines)
+        subscribe(self, VehicleStatus, topics.VEHICLE_STATUS, self.on_status)
 
     def on_gnss(self, navsat: NavSatFix, rtk: RtkStatus) -> None:
         self.localizer.add_gnss(gnss_from_msgs(navsat, rtk))

@@ -38,7 +38,8 @@ class RecorderNode(Node):
         for name, msg_type in recorded.items():
             if name in topics.NOT_RECORDED:
                 continue
-            self.create_subscription(msg_type, name, lambda msg, name=name: self.on_message(name, msg), topics.QOS)
+            self.create_subscription(msg_type, name, lambda msg, name=name: self.on_message(name, msg),
+                                     topics.qos(name))
 
     def on_message(self, topic: str, msg: object) -> None:
         self.recorder.write(topic, msg, stamp_ns(msg.header.stamp))

@@ -4,8 +4,15 @@
 separate processes (the same console scripts `ros2 launch` starts), publishes each
 step's sensor data and driver inputs stamped with simulation time, and waits for
 the command, HMI state and fused objects of that stamp before the world moves on. So ROS mode is
-deterministic and computes what lockstep computes. `main()` is the `propilot_sim_bridge`
-node for a stack started by `ros2 launch` (parameters `scenario`, `output_dir`).
+deterministic and computes what lockstep computes. With `realtime=True` (mode `ros-realtime`)
+the bridge instead paces the simulation at real time, as a vehicle would: it publishes each
+step's data at its time, applies the newest command it has, and records the latency from each
+step's sensor data to the command of that stamp; it waits for the stack (at most HOLD_MAX_S a
+step) only when the stack's newest command is more than a step old, so a machine too busy for
+real time slows the world down instead of leaving the stack behind (held steps are counted). The stack's
+nodes run on simulation time (`use_sim_time`, /clock from the bridge: each step, and at 100 Hz
+in between when paced). `main()` is the `propilot_sim_bridge` node for a stack started by
+`ros2 launch` (parameters `scenario`, `output_dir`).
 
 Publishes: the sensor, vehicle and driver topics of `topics.SUBSCRIBERS`, every sensor topic of
 the scenario's rig (`topics.sensor_types`), /clock.
@@ -21,6 +28,7 @@ from propilot.rosenv import setup_ros_environment
 
 setup_ros_environment()
 
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import signal  # noqa: E402
@@ -40,9 +48,11 @@ from propilot.core.fusion.rig import Rig, load_rig  # noqa: E402
 from propilot.core.settings import ConfigError  # noqa: E402
 from propilot.core.types import (  # noqa: E402
     UNMATCHED,
+    CommandMode,
     EgoEstimate,
     HmiState,
     LanePosition,
+    PilotState,
     SensorKind,
     Track,
     VehicleCommand,
@@ -62,9 +72,18 @@ STACK_NODES = {
     "control": "propilot.ros.control_node",
     "recorder": "propilot.ros.recorder_node",
 }
-DISCOVERY_TIMEOUT_S = 60.0
+DISCOVERY_TIMEOUT_S = 180.0  # node start-up imports and loads maps: slow on a busy 2-core machine
 STEP_TIMEOUT_S = 10.0
 RECORDER_DRAIN_S = 1.0
+CLOCK_PERIOD_S = 0.01  # /clock between steps when paced at real time
+HOLD_LAG_S = 0.05  # paced: the world holds while the stack's newest command is older than one step ...
+HOLD_MAX_S = 0.5  # ... for at most this long per step (a node that is down answers nothing)
+IMAGE_GIVE_UP_S = 0.5  # paced: lane lines not back this long after their frame are not waited for
+
+
+def node_command(module: str, params_file: Path) -> list[str]:
+    """The command line that starts one node of the stack (what a restart after a crash runs again)."""
+    return [sys.executable, "-m", module, "--ros-args", "--params-file", str(params_file)]
 
 
 def choose_domain_id() -> int:
@@ -82,14 +101,13 @@ class SimBridge(Node):
     def __init__(self, rig: Rig):
         super().__init__("sim_bridge")
         self.rig = rig
-        self.pubs = {name: self.create_publisher(topics.TYPES[name], name, topics.QOS)
+        self.pubs = {name: self.create_publisher(topics.TYPES[name], name, topics.qos(name, publisher=True))
                      for name in (topics.GNSS_FIX, topics.GNSS_RTK, topics.DRIVER_INPUT,
                                   topics.DRIVER_MONITOR, topics.VEHICLE_STATUS, topics.IMU,
-                                  topics.CAMERA_FRONT_COMPRESSED)}
-        self.pubs[topics.CAMERA_FRONT] = self.create_publisher(topics.TYPES[topics.CAMERA_FRONT], topics.CAMERA_FRONT,
-                                                               topics.IMAGE_QOS)
+                                  topics.CAMERA_FRONT_COMPRESSED, topics.CAMERA_FRONT)}
         self._image_recorded_s = -float("inf")
         self.localization: tuple[EgoEstimate | None, LanePosition] = (None, UNMATCHED)
+        self.tracks: tuple[Track, ...] = ()
         self.lane_lines: set[int] = set()  # stamps of the lane-line frames received
         self.odometry: dict[int, Any] = {}
         self.lanes: dict[int, Any] = {}
@@ -99,7 +117,7 @@ class SimBridge(Node):
                                  lambda m: self.odometry.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
         self.create_subscription(topics.TYPES[topics.LANE], topics.LANE,
                                  lambda m: self.lanes.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
-        self.pubs.update({name: self.create_publisher(msg_type, name, topics.QOS)
+        self.pubs.update({name: self.create_publisher(msg_type, name, topics.qos(name, publisher=True))
                           for name, msg_type in topics.sensor_types(rig).items()})
         self.objects: dict[int, Any] = {}
         self.create_subscription(topics.TYPES[topics.OBJECTS], topics.OBJECTS,
@@ -107,10 +125,30 @@ class SimBridge(Node):
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.commands: dict[int, Any] = {}
         self.hmi_states: dict[int, Any] = {}
-        self.create_subscription(topics.TYPES[topics.COMMAND], topics.COMMAND,
-                                 lambda m: self.commands.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
+        self.published_wall_s: dict[int, float] = {}  # paced: when each step's data went out
+        self.newest_command_s = -float("inf")
+        self.awaited_images: set[int] = set()  # paced: camera frames whose lane lines have not come
+        self.latencies_s: list[tuple[float, float]] = []  # paced: (stamp, step data out -> its command in)
+        self.create_subscription(topics.TYPES[topics.COMMAND], topics.COMMAND, self.on_command, topics.QOS)
         self.create_subscription(topics.TYPES[topics.HMI_STATE], topics.HMI_STATE,
                                  lambda m: self.hmi_states.__setitem__(conv.stamp_ns(m.header.stamp), m), topics.QOS)
+
+    def on_command(self, msg: Any) -> None:
+        stamp = conv.stamp_ns(msg.header.stamp)
+        sent_s = self.published_wall_s.pop(stamp, None)
+        if sent_s is not None:
+            self.latencies_s.append((conv.from_time(msg.header.stamp), time.monotonic() - sent_s))
+        self.commands[stamp] = msg
+        self.newest_command_s = max(self.newest_command_s, conv.from_time(msg.header.stamp))
+
+    def behind(self, t_s: float) -> bool:
+        """Paced: the stack has not answered up to t_s yet (no command of that stamp or later, or a
+        camera frame of then still without its lane lines)."""
+        limit = conv.stamp_ns(conv.to_time(t_s))
+        given_up = limit - int(IMAGE_GIVE_UP_S * 1e9)  # lane detection down: stop waiting for those
+        self.awaited_images = {s for s in self.awaited_images - self.lane_lines if s > given_up}
+        self.lane_lines.clear()
+        return self.newest_command_s < t_s - 1e-6 or any(stamp <= limit for stamp in self.awaited_images)
 
     def wiring_complete(self) -> list[str]:
         """Topics whose publisher or subscribers are not there yet (empty when ready)."""
@@ -152,6 +190,26 @@ class SimBridge(Node):
                 self.pubs[topics.range_topic(sensor.sensor_id)].publish(conv.sonar_range_to_msg(frame, sensor))
         self.pubs[topics.DRIVER_MONITOR].publish(conv.monitor_to_msg(inputs.monitor))
         self.pubs[topics.VEHICLE_STATUS].publish(conv.vehicle_status_to_msg(inputs.status))
+        self.published_wall_s[conv.stamp_ns(conv.to_time(t))] = time.monotonic()
+
+    def take_newest(self) -> tuple[HmiState | None, VehicleCommand | None]:
+        """Paced: the newest HMI state and command (older ones dropped), and the newest estimates."""
+        newest = {}
+        for name, received in (("hmi", self.hmi_states), ("command", self.commands), ("objects", self.objects),
+                               ("odometry", self.odometry), ("lane", self.lanes)):
+            if received:
+                newest[name] = received[max(received)]
+                received.clear()
+        if "objects" in newest:
+            self.tracks = conv.tracks_from_msg(newest["objects"])
+        if "odometry" in newest or "lane" in newest:
+            ego, lane = self.localization
+            self.localization = (conv.ego_from_odometry(newest["odometry"]) if "odometry" in newest else ego,
+                                 conv.lane_from_msg(newest["lane"]) if "lane" in newest else lane)
+        for stamp in [s for s in self.published_wall_s if s < max(self.published_wall_s, default=0) - 10**10]:
+            del self.published_wall_s[stamp]  # never answered (a node was down): forget after 10 s
+        return (conv.hmi_from_msg(newest["hmi"]) if "hmi" in newest else None,
+                conv.command_from_msg(newest["command"]) if "command" in newest else None)
 
     def take_answer(self, stamp: int) -> tuple[HmiState, VehicleCommand, tuple[Track, ...]] | None:
         if stamp in self.commands and stamp in self.hmi_states and stamp in self.objects \
@@ -165,12 +223,19 @@ class SimBridge(Node):
 
 
 class RosBackend:
-    def __init__(self, scenario: Scenario, node_settings: dict[str, Any], out_dir: Path, launch_stack: bool = True):
+    def __init__(self, scenario: Scenario, node_settings: dict[str, Any], out_dir: Path, launch_stack: bool = True,
+                 realtime: bool = False):
         self.domain_id = choose_domain_id()
         self.processes: list[subprocess.Popen] = []
         self.out_dir = out_dir
+        self.realtime = realtime
+        self.step_s = scenario.step_s
+        self._wall_zero_s: float | None = None  # paced: wall time of simulation time 0
+        self._hmi = HmiState(0.0, PilotState.UNAVAILABLE)
+        self._command = VehicleCommand(0.0, CommandMode.MANUAL)
+        self._steps_published = self._steps_late = 0  # paced: steps, and those published after their time
+        self._steps_held = 0  # paced: steps the world waited for the stack
         rclpy.init()
-        self.tracks: tuple[Track, ...] = ()
         self.bridge = SimBridge(scenario.rig or load_rig(scenario.rig_path))
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.bridge)
@@ -183,9 +248,10 @@ class RosBackend:
             raise
 
     def _launch(self, scenario: Scenario, node_settings: dict[str, Any]) -> None:
-        params = {node: {"ros__parameters": {"map_path": str(scenario.map_path), **node_settings.get(node, {})}}
+        params = {node: {"ros__parameters": {"map_path": str(scenario.map_path), "use_sim_time": True,
+                                             **node_settings.get(node, {})}}
                   for node in STACK_NODES if node != "recorder"}
-        params["recorder"] = {"ros__parameters": {"output": str(self.out_dir / "run.mcap")}}
+        params["recorder"] = {"ros__parameters": {"output": str(self.out_dir / "run.mcap"), "use_sim_time": True}}
         for node in ("fusion", "recorder"):
             params[node]["ros__parameters"]["rig_path"] = str(scenario.rig_path)
         params_file = self.out_dir / "params.yaml"
@@ -193,9 +259,8 @@ class RosBackend:
         env = dict(os.environ, ROS_DOMAIN_ID=str(self.domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
         log = (self.out_dir / "nodes.log").open("w")
         for module in STACK_NODES.values():
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", module, "--ros-args", "--params-file", str(params_file)],
-                env=env, stdout=log, stderr=subprocess.STDOUT))
+            self.processes.append(subprocess.Popen(node_command(module, params_file), env=env, stdout=log,
+                                                   stderr=subprocess.STDOUT))
 
     def _wait_for_wiring(self) -> None:
         deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
@@ -216,7 +281,13 @@ class RosBackend:
     def localization(self) -> tuple[EgoEstimate | None, LanePosition]:
         return self.bridge.localization
 
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        return self.bridge.tracks
+
     def step(self, inputs: StepInputs) -> tuple[HmiState, VehicleCommand]:
+        if self.realtime:
+            return self._step_paced(inputs)
         awaited = self.bridge.publish_images(inputs)
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while not self.bridge.lane_lines.issuperset(awaited):
@@ -235,10 +306,54 @@ class RosBackend:
                 raise RuntimeError(f"no command for t={inputs.status.t_s:.2f} s within {STEP_TIMEOUT_S:.0f} s "
                                    f"(see {self.out_dir / 'nodes.log'})")
             self.executor.spin_once(timeout_sec=0.01)
-        hmi, command, self.tracks = answer
+        hmi, command, self.bridge.tracks = answer
         return hmi, command
 
+    def _step_paced(self, inputs: StepInputs) -> tuple[HmiState, VehicleCommand]:
+        """Publish the step's data at its time, run until the next step's time, take the newest answer."""
+        t_s = inputs.status.t_s
+        if self._wall_zero_s is None:
+            self._wall_zero_s = time.monotonic() - t_s
+        while (ahead_s := self._wall_zero_s + t_s - time.monotonic()) > 0.0:  # the step's time has not come
+            self.executor.spin_once(timeout_sec=min(ahead_s, CLOCK_PERIOD_S))
+        self._steps_published += 1
+        self._steps_late += ahead_s < -0.01  # the simulator itself fell behind real time by over 10 ms
+        if ahead_s < -self.step_s:  # more than a step behind: slip instead of bursting steps to catch up
+            self._wall_zero_s -= ahead_s
+        self.bridge.awaited_images.update(self.bridge.publish_images(inputs))
+        self.bridge.publish_inputs(inputs)
+        start_s, end_s = self._wall_zero_s + t_s, self._wall_zero_s + t_s + self.step_s
+        clock_at_s = time.monotonic() + CLOCK_PERIOD_S
+        while (now_s := time.monotonic()) < end_s:
+            self.executor.spin_once(timeout_sec=max(0.0, min(end_s, clock_at_s) - now_s))
+            if time.monotonic() >= clock_at_s:  # the nodes' clock moves on between steps too
+                clock_at_s += CLOCK_PERIOD_S
+                elapsed_s = min(time.monotonic() - start_s, self.step_s - 1e-4)
+                self.bridge.clock_pub.publish(Clock(clock=conv.to_time(t_s + elapsed_s)))
+        # The world does not run more than HOLD_LAG_S ahead of the stack: on a machine too busy for real
+        # time the simulation slows down (counted as held steps) instead of the stack falling behind.
+        hold_until_s = time.monotonic() + HOLD_MAX_S
+        held = False
+        while self.bridge.behind(t_s - HOLD_LAG_S) and time.monotonic() < hold_until_s:
+            held = True
+            self.executor.spin_once(timeout_sec=0.005)
+        if held:
+            self._steps_held += 1
+            self._wall_zero_s += max(0.0, time.monotonic() - end_s)
+        hmi, command = self.bridge.take_newest()
+        self._hmi = hmi or self._hmi
+        if command is not None:
+            self._command = command
+        return self._hmi, self._command
+
+
     def close(self) -> None:
+        if self.realtime:  # for benchmarks/ros_latency.py: sensor data out -> the command of its stamp in
+            (self.out_dir / "latency.json").write_text(json.dumps(
+                {"stamp_s": [round(t, 3) for t, _ in self.bridge.latencies_s],
+                 "latency_s": [round(dt, 6) for _, dt in self.bridge.latencies_s],
+                 "steps_published": self._steps_published, "steps_late": self._steps_late,
+                 "steps_held": self._steps_held}))
         if self.processes:
             # Let the recorder take the last cycle's messages before it is asked to stop.
             end = time.monotonic() + RECORDER_DRAIN_S

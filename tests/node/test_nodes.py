@@ -88,7 +88,7 @@ def test_hmi_offers_route_driving_and_engages_on_the_switch(ros):
 
 
 def test_control_follows_the_plan_within_the_supervisor_envelope(ros):
-    add_node(ros, ControlNode)
+    add_node(ros, ControlNode, use_sim_time=True)  # simulation time: the stamps below are on it
     probe = Probe(*ros, listen=[topics.COMMAND])
     probe.wait_for_subscribers(topics.TRAJECTORY, topics.ODOMETRY, topics.VEHICLE_STATUS)
     path = tuple(PathPoint(float(x), 0.0, 0.0, 0.0, 30.0) for x in range(0, 100, 2))
@@ -105,7 +105,7 @@ def test_control_follows_the_plan_within_the_supervisor_envelope(ros):
 
 
 def test_control_drops_a_plan_with_nan_and_answers_the_next(ros):
-    add_node(ros, ControlNode)
+    add_node(ros, ControlNode, use_sim_time=True)  # simulation time: the stamps below are on it
     probe = Probe(*ros, listen=[topics.COMMAND])
     probe.wait_for_subscribers(topics.TRAJECTORY, topics.ODOMETRY, topics.VEHICLE_STATUS)
     ego = EgoEstimate(0.0, Pose2D(0.0, 0.0, 0.0), 25.0, 0.0, 0.02)
