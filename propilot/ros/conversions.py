@@ -2,13 +2,17 @@
 
 In: propilot_msgs / standard messages or core dataclasses. Out: the other side.
 Message stamps carry the core `t_s` (simulation or vehicle time). Conversions
-from messages validate what they read and raise `MessageError` (field and reason)
-so a node can drop one bad message and keep running.
+from messages validate what they read (finite and plausible numbers, known enum
+values, well-formed arrays, frame ids, stamps) and raise `MessageError` (message,
+field and reason) so a node can drop one bad message and keep running; the only
+non-finite values that reach the core are the meanings in `NOT_FINITE_ALLOWED`.
+`StampOrder` detects time going backwards per topic. See docs/robustness.md.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import cv2
 import numpy as np
@@ -22,8 +26,10 @@ from propilot_msgs.msg import (
 from propilot_msgs.msg import (
     DetectionArray,
     DriverMonitor,
+    FobCommand,
     LaneLineArray,
     LaneLocalization,
+    ParkingState,
     ProposalArray,
     RtkStatus,
     TrackedObject,
@@ -59,6 +65,16 @@ from sensor_msgs.msg import CompressedImage, Image, Imu, NavSatFix, NavSatStatus
 from std_msgs.msg import Header
 
 from propilot.core.fusion.rig import Sensor
+from propilot.core.parking.types import (
+    FobCommandKind,
+    FobPacket,
+    Gear,
+    ParkingCommand,
+    ParkingStatus,
+    ParkState,
+    SonarReading,
+    VehicleMotion,
+)
 from propilot.core.types import (
     CameraImage,
     CommandMode,
@@ -98,19 +114,81 @@ from propilot.core.types import (
 
 MAP_FRAME = "map"
 BASE_FRAME = "base_link"
+GNSS_FRAME = "gnss_link"
+_CAMERA_ID = re.compile(r"^[a-z][a-z0-9_]*$")  # as sensor ids of the rig
+
+
+# Plausibility limits of what a message may say: beyond them a value is a fault, not a measurement.
+MAX_SPEED_MPS = 100.0  # 360 km/h, beyond any road car's top speed
+MAX_ACCEL_MPS2 = 50.0  # 5 g, beyond what tyres can transmit
+MAX_YAW_RATE_RPS = 10.0  # 570 deg/s, beyond any vehicle's motion on a road
+MAX_ROAD_WHEEL_ANGLE_RAD = 1.0  # 57 deg, beyond any car's steering lock (about 40 deg)
+MAX_STEERING_TORQUE_NM = 100.0  # several times what a driver can apply to the wheel
+MAX_CURVATURE_1PM = 1.0  # 1 m radius, tighter than any car turns (about 0.2 1/m at full lock)
+MAX_POSITION_M = 1.0e7  # 10,000 km from the map origin: no map frame reaches that far
+MAX_RANGE_M = 1000.0  # beyond every sensor of the rig (longest: 400 m)
+MAX_TIME_GAP_S = 10.0  # ACC time gaps are 0.8-2.2 s (ISO 15622)
+IMU_FULL_SCALE_ACCEL_MPS2 = 160.0  # 16 g, the largest range of automotive MEMS IMUs
+IMU_FULL_SCALE_RATE_RPS = 35.0  # 2000 deg/s, likewise
+NANOSECONDS_PER_SECOND = 1_000_000_000
+
+# Core fields where a non-finite value has a meaning the core handles: (core type, field) ->
+# (the one non-finite value allowed, its meaning). Every other NaN or infinity in a message is refused.
+NOT_FINITE_ALLOWED: dict[tuple[str, str], tuple[str, str]] = {
+    ("GnssFix", "latitude_deg"): ("nan", "no fix"),
+    ("GnssFix", "longitude_deg"): ("nan", "no fix"),
+    ("GnssFix", "sigma_m"): ("+inf", "no fix"),
+    ("Detection", "range_rate_mps"): ("nan", "not measured (cameras, sonars)"),
+    ("Track", "gap_m"): ("nan", "the object's lane is not known"),
+    ("Track", "relative_speed_mps"): ("nan", "the object's lane is not known"),
+    ("Proposal", "critical_margin_m"): ("+inf", "no vehicle approaching in the target lane"),
+    ("Proposal", "last_point_m"): ("+inf", "no point after which the manoeuvre is impossible"),
+    ("RouteNotice", "value"): ("nan", "an event without a value (all but speed_limit)"),
+    ("Plan", "lead_gap_m"): ("+inf", "no lead vehicle"),
+    ("HmiState", "lead_gap_m"): ("+inf", "no lead vehicle"),
+    ("FobPacket", "distance_m"): ("+inf", "the operator's distance could not be measured"),
+    ("SonarReading", "range_m"): ("+inf", "no echo (REP-117)"),
+    ("ParkingStatus", "min_clearance_m"): ("+inf", "no sonar echo"),
+}
 
 
 class MessageError(ValueError):
-    """A message that cannot be used; names the field and the reason."""
+    """A message that cannot be used: which message (or topic), which field, and why.
+
+    The one error type of every conversion from a message to a core type. Raised for NaN or
+    infinite numbers (except the meanings listed in NOT_FINITE_ALLOWED), values outside their
+    range, unknown enum values, malformed arrays, images and stamps, wrong frame ids, and (by
+    `StampOrder`) time going backwards on a topic. A node drops the message and keeps running
+    (`node_common.guarded`); its diagnostics report `message_type`, `field_name` and `reason`.
+    Nothing of a refused message reaches the core.
+    """
 
     def __init__(self, message_type: str, field_name: str, reason: str):
+        self.message_type = message_type
+        self.field_name = field_name
+        self.reason = reason
         super().__init__(f"{message_type}.{field_name}: {reason}")
+
+
+def _number(message_type: str, field_name: str, value: float, low: float = -math.inf, high: float = math.inf,
+            allow: str = "") -> float:
+    """value if finite and in [low, high]; allow="nan" or "+inf" lets that non-finite meaning through."""
+    if math.isnan(value):
+        if allow == "nan":
+            return value
+        raise MessageError(message_type, field_name, "not a number (NaN)")
+    if math.isinf(value):
+        if allow == "+inf" and value > 0.0:
+            return value
+        raise MessageError(message_type, field_name, f"infinite ({value})")
+    if not low <= value <= high:
+        raise MessageError(message_type, field_name, f"{value} is outside [{low:g}, {high:g}]")
+    return value
 
 
 def _finite(message_type: str, **values: float) -> None:
     for name, value in values.items():
-        if not math.isfinite(value):
-            raise MessageError(message_type, name, f"not finite ({value})")
+        _number(message_type, name, value)
 
 
 def _enum(enum: type, value: int, message_type: str, field_name: str):
@@ -118,6 +196,39 @@ def _enum(enum: type, value: int, message_type: str, field_name: str):
         return enum(value)
     except ValueError:
         raise MessageError(message_type, field_name, f"unknown value {value}") from None
+
+
+def _stamp_s(message_type: str, head: Header, frame_id: str | None) -> float:
+    """The header's time in seconds, after checking the stamp and (unless None) the frame id."""
+    if frame_id is not None and head.frame_id != frame_id:
+        raise MessageError(message_type, "header.frame_id", f"{head.frame_id!r}, expected {frame_id!r}")
+    if head.stamp.nanosec >= NANOSECONDS_PER_SECOND:
+        raise MessageError(message_type, "header.stamp.nanosec", f"{head.stamp.nanosec} is not below 1e9")
+    return from_time(head.stamp)
+
+
+class StampOrder:
+    """Time going backwards, per topic: refuses a message stamped before the last one accepted.
+
+    In: each message's topic and header, as it arrives. Out: nothing, or `MessageError(topic,
+    "header.stamp", reason)`. Equal stamps pass (the messages of one cycle share a stamp). A node
+    keeps one and calls `check` before converting a message; `forget` starts a topic afresh
+    (e.g. after a simulation restart).
+    """
+
+    def __init__(self) -> None:
+        self._last_ns: dict[str, int] = {}
+
+    def check(self, topic: str, head: Header) -> None:
+        now_ns = stamp_ns(head.stamp)
+        last_ns = self._last_ns.get(topic)
+        if last_ns is not None and now_ns < last_ns:
+            raise MessageError(topic, "header.stamp", f"time went backwards by {(last_ns - now_ns) * 1e-9:.9f} s "
+                                                      f"(to {now_ns * 1e-9:.9f} s)")
+        self._last_ns[topic] = now_ns
+
+    def forget(self, topic: str) -> None:
+        self._last_ns.pop(topic, None)
 
 
 def to_time(t_s: float) -> Time:
@@ -158,15 +269,20 @@ def vehicle_status_to_msg(status: VehicleStatus) -> VehicleStatusMsg:
 
 
 def vehicle_status_from_msg(msg: VehicleStatusMsg) -> VehicleStatus:
-    _finite("VehicleStatus", speed_mps=msg.speed_mps, accel_mps2=msg.accel_mps2, yaw_rate_rps=msg.yaw_rate_rps,
-            steering_angle_rad=msg.steering_angle_rad, brake_pedal=msg.brake_pedal,
-            accelerator_pedal=msg.accelerator_pedal)
+    m = "VehicleStatus"
     return VehicleStatus(
-        t_s=from_time(msg.header.stamp), speed_mps=msg.speed_mps, accel_mps2=msg.accel_mps2,
-        yaw_rate_rps=msg.yaw_rate_rps, steering_angle_rad=msg.steering_angle_rad,
-        turn_signal=_enum(TurnSignal, msg.turn_signal, "VehicleStatus", "turn_signal"),
-        accelerator_pedal=msg.accelerator_pedal, brake_pedal=msg.brake_pedal,
-        steering_torque_nm=msg.steering_torque_nm, hands_on_wheel=msg.hands_on_wheel,
+        t_s=_stamp_s(m, msg.header, BASE_FRAME),
+        speed_mps=_number(m, "speed_mps", msg.speed_mps, -MAX_SPEED_MPS, MAX_SPEED_MPS),
+        accel_mps2=_number(m, "accel_mps2", msg.accel_mps2, -MAX_ACCEL_MPS2, MAX_ACCEL_MPS2),
+        yaw_rate_rps=_number(m, "yaw_rate_rps", msg.yaw_rate_rps, -MAX_YAW_RATE_RPS, MAX_YAW_RATE_RPS),
+        steering_angle_rad=_number(m, "steering_angle_rad", msg.steering_angle_rad, -MAX_ROAD_WHEEL_ANGLE_RAD,
+                                   MAX_ROAD_WHEEL_ANGLE_RAD),
+        turn_signal=_enum(TurnSignal, msg.turn_signal, m, "turn_signal"),
+        accelerator_pedal=_number(m, "accelerator_pedal", msg.accelerator_pedal, 0.0, 1.0),
+        brake_pedal=_number(m, "brake_pedal", msg.brake_pedal, 0.0, 1.0),
+        steering_torque_nm=_number(m, "steering_torque_nm", msg.steering_torque_nm, -MAX_STEERING_TORQUE_NM,
+                                   MAX_STEERING_TORQUE_NM),
+        hands_on_wheel=msg.hands_on_wheel,
     )
 
 
@@ -180,11 +296,12 @@ def command_to_msg(command: VehicleCommand) -> VehicleCommandMsg:
 
 
 def command_from_msg(msg: VehicleCommandMsg) -> VehicleCommand:
-    _finite("VehicleCommand", accel_mps2=msg.accel_mps2, curvature_1pm=msg.curvature_1pm)
+    m = "VehicleCommand"
     return VehicleCommand(
-        t_s=from_time(msg.header.stamp), mode=_enum(CommandMode, msg.mode, "VehicleCommand", "mode"),
-        accel_mps2=msg.accel_mps2, curvature_1pm=msg.curvature_1pm,
-        turn_signal=_enum(TurnSignal, msg.turn_signal, "VehicleCommand", "turn_signal"),
+        t_s=_stamp_s(m, msg.header, BASE_FRAME), mode=_enum(CommandMode, msg.mode, m, "mode"),
+        accel_mps2=_number(m, "accel_mps2", msg.accel_mps2, -MAX_ACCEL_MPS2, MAX_ACCEL_MPS2),
+        curvature_1pm=_number(m, "curvature_1pm", msg.curvature_1pm, -MAX_CURVATURE_1PM, MAX_CURVATURE_1PM),
+        turn_signal=_enum(TurnSignal, msg.turn_signal, m, "turn_signal"),
         hazard_lights=msg.hazard_lights, limited=msg.limited, limited_reason=msg.limited_reason,
     )
 
@@ -204,29 +321,35 @@ def gnss_to_msgs(fix: GnssFix) -> tuple[NavSatFix, RtkStatus]:
     no_fix = fix.rtk_state == RtkState.NO_FIX
     variance = 0.0 if no_fix else fix.sigma_m**2
     navsat = NavSatFix(
-        header=header(fix.t_s, "gnss_link"),
+        header=header(fix.t_s, GNSS_FRAME),
         status=NavSatStatus(status=_NAVSAT_STATUS[fix.rtk_state], service=NavSatStatus.SERVICE_GPS),
         latitude=fix.latitude_deg, longitude=fix.longitude_deg, altitude=0.0,
         position_covariance=[variance, 0.0, 0.0, 0.0, variance, 0.0, 0.0, 0.0, 4.0 * variance],
         position_covariance_type=(NavSatFix.COVARIANCE_TYPE_UNKNOWN if no_fix
                                   else NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN),
     )
-    rtk = RtkStatus(header=header(fix.t_s, "gnss_link"), state=int(fix.rtk_state),
+    rtk = RtkStatus(header=header(fix.t_s, GNSS_FRAME), state=int(fix.rtk_state),
                     correction_age_s=1.0 if fix.rtk_state >= RtkState.RTK_FLOAT else -1.0,
                     satellites=0 if no_fix else 18)
     return navsat, rtk
 
 
 def gnss_from_msgs(navsat: NavSatFix, rtk: RtkStatus) -> GnssFix:
+    """One fix from the receiver's two messages of the same epoch; no fix: NaN position, infinite sigma."""
+    t_s = _stamp_s("NavSatFix", navsat.header, GNSS_FRAME)
+    if _stamp_s("RtkStatus", rtk.header, GNSS_FRAME) != t_s:
+        raise MessageError("RtkStatus", "header.stamp", "differs from the NavSatFix stamp")
     state = _enum(RtkState, rtk.state, "RtkStatus", "state")
+    if navsat.status.status not in _NAVSAT_STATUS.values():
+        raise MessageError("NavSatFix", "status.status", f"unknown value {navsat.status.status}")
     if state == RtkState.NO_FIX or navsat.status.status == NavSatStatus.STATUS_NO_FIX:
-        return GnssFix(from_time(navsat.header.stamp), math.nan, math.nan, math.inf, RtkState.NO_FIX)
-    variance = navsat.position_covariance[0]
-    _finite("NavSatFix", latitude=navsat.latitude, longitude=navsat.longitude, position_covariance=variance)
+        return GnssFix(t_s, math.nan, math.nan, math.inf, RtkState.NO_FIX)
+    variance = _number("NavSatFix", "position_covariance[0]", navsat.position_covariance[0], 0.0, 1.0e6)
     if variance <= 0.0:
-        raise MessageError("NavSatFix", "position_covariance", f"variance must be positive, got {variance}")
-    return GnssFix(t_s=from_time(navsat.header.stamp), latitude_deg=navsat.latitude,
-                   longitude_deg=navsat.longitude, sigma_m=math.sqrt(variance), rtk_state=state)
+        raise MessageError("NavSatFix", "position_covariance[0]", f"variance must be positive, got {variance}")
+    return GnssFix(t_s=t_s, latitude_deg=_number("NavSatFix", "latitude", navsat.latitude, -90.0, 90.0),
+                   longitude_deg=_number("NavSatFix", "longitude", navsat.longitude, -180.0, 180.0),
+                   sigma_m=math.sqrt(variance), rtk_state=state)
 
 
 # --- IMU and camera --------------------------------------------------------------------------------
@@ -241,10 +364,14 @@ def imu_to_msg(sample: ImuSample) -> Imu:
 
 
 def imu_from_msg(msg: Imu) -> ImuSample:
-    _finite("Imu", **{"angular_velocity.z": msg.angular_velocity.z, "linear_acceleration.x": msg.linear_acceleration.x,
-                      "linear_acceleration.y": msg.linear_acceleration.y})
-    return ImuSample(from_time(msg.header.stamp), msg.linear_acceleration.x, msg.linear_acceleration.y,
-                     msg.angular_velocity.z)
+    m = "Imu"
+    return ImuSample(
+        _stamp_s(m, msg.header, BASE_FRAME),
+        _number(m, "linear_acceleration.x", msg.linear_acceleration.x, -IMU_FULL_SCALE_ACCEL_MPS2,
+                IMU_FULL_SCALE_ACCEL_MPS2),
+        _number(m, "linear_acceleration.y", msg.linear_acceleration.y, -IMU_FULL_SCALE_ACCEL_MPS2,
+                IMU_FULL_SCALE_ACCEL_MPS2),
+        _number(m, "angular_velocity.z", msg.angular_velocity.z, -IMU_FULL_SCALE_RATE_RPS, IMU_FULL_SCALE_RATE_RPS))
 
 
 _GREY_FROM = {"bgr8": cv2.COLOR_BGR2GRAY, "rgb8": cv2.COLOR_RGB2GRAY, "bgra8": cv2.COLOR_BGRA2GRAY,
@@ -260,6 +387,8 @@ def image_to_msg(image: CameraImage) -> Image:
 
 def image_from_msg(msg: Image) -> CameraImage:
     """Grey 8-bit from mono8 or 8-bit colour (e.g. CARLA's bgra8); the camera id from the frame id."""
+    t_s = _stamp_s("Image", msg.header, None)
+    camera_id = _camera_id("Image", msg.header.frame_id)
     channels = _CHANNELS.get(msg.encoding)
     if channels is None:
         raise MessageError("Image", "encoding", f"{msg.encoding!r} not supported (known: {', '.join(_CHANNELS)})")
@@ -269,7 +398,7 @@ def image_from_msg(msg: Image) -> CameraImage:
     rows = np.frombuffer(bytes(msg.data), np.uint8, count=msg.step * msg.height).reshape(msg.height, msg.step)
     pixels = rows[:, :msg.width * channels].reshape(msg.height, msg.width, channels)
     grey = pixels[:, :, 0] if channels == 1 else cv2.cvtColor(pixels, _GREY_FROM[msg.encoding])
-    return CameraImage(from_time(msg.header.stamp), _camera_id(msg.header.frame_id), np.ascontiguousarray(grey))
+    return CameraImage(t_s, camera_id, np.ascontiguousarray(grey))
 
 
 def image_to_compressed(image: CameraImage, quality: int = 80) -> CompressedImage:
@@ -281,14 +410,27 @@ def image_to_compressed(image: CameraImage, quality: int = 80) -> CompressedImag
 
 
 def compressed_from_msg(msg: CompressedImage) -> CameraImage:
-    pixels = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_GRAYSCALE)
-    if pixels is None:
+    t_s = _stamp_s("CompressedImage", msg.header, None)
+    camera_id = _camera_id("CompressedImage", msg.header.frame_id)
+    pixels = None
+    if len(msg.data):
+        try:
+            pixels = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_GRAYSCALE)
+        except cv2.error:  # OpenCV refuses some corrupt headers by raising rather than returning None
+            pixels = None
+    if pixels is None or pixels.size == 0:
         raise MessageError("CompressedImage", "data", f"cannot be decoded as {msg.format or 'an image'}")
-    return CameraImage(from_time(msg.header.stamp), _camera_id(msg.header.frame_id), pixels)
+    return CameraImage(t_s, camera_id, pixels)
 
 
-def _camera_id(frame_id: str) -> str:
-    return frame_id.removeprefix("camera_") or "front"
+def _camera_id(message_type: str, frame_id: str) -> str:
+    """'camera_<id>' -> '<id>' (an empty frame id is the front camera's, as older recordings have it)."""
+    if not frame_id:
+        return "front"
+    camera_id = frame_id.removeprefix("camera_")
+    if camera_id == frame_id or not _CAMERA_ID.match(camera_id):
+        raise MessageError(message_type, "header.frame_id", f"{frame_id!r}, expected 'camera_<id>'")
+    return camera_id
 
 
 def lane_lines_to_msg(frame: LaneLineFrame) -> LaneLineArray:
@@ -299,14 +441,19 @@ def lane_lines_to_msg(frame: LaneLineFrame) -> LaneLineArray:
 
 
 def lane_lines_from_msg(msg: LaneLineArray) -> LaneLineFrame:
+    m = "LaneLineArray"
+    t_s = _stamp_s(m, msg.header, BASE_FRAME)
     lines = []
-    for i, m in enumerate(msg.lines):
-        _finite("LaneLineArray", **{f"lines[{i}].c{k}": getattr(m, f"c{k}") for k in range(4)},
-                **{f"lines[{i}].confidence": m.confidence})
-        lines.append(LaneLine(_enum(LaneLineSide, m.side, "LaneLineArray", f"lines[{i}].side"),
-                              _enum(LaneLineType, m.type, "LaneLineArray", f"lines[{i}].type"),
-                              m.c0, m.c1, m.c2, m.c3, m.view_range_m, m.confidence))
-    return LaneLineFrame(from_time(msg.header.stamp), msg.camera_id, tuple(lines))
+    for i, line in enumerate(msg.lines):
+        at = f"lines[{i}]"
+        side = _enum(LaneLineSide, line.side, m, f"{at}.side")
+        if any(seen.side == side for seen in lines):
+            raise MessageError(m, f"{at}.side", f"a second {side.name.lower()} line")
+        coefficients = [_number(m, f"{at}.c{k}", getattr(line, f"c{k}")) for k in range(4)]
+        lines.append(LaneLine(side, _enum(LaneLineType, line.type, m, f"{at}.type"), *coefficients,
+                              _number(m, f"{at}.view_range_m", line.view_range_m, 0.0, MAX_RANGE_M),
+                              _number(m, f"{at}.confidence", line.confidence, 0.0, 1.0)))
+    return LaneLineFrame(t_s, msg.camera_id, tuple(lines))
 
 
 def localizer_diagnostics(t_s: float, counts: dict[str, int], lane: LanePosition) -> DiagnosticArray:
@@ -339,13 +486,25 @@ def ego_to_odometry(t_s: float, ego: EgoEstimate | None) -> Odometry:
 
 
 def ego_from_odometry(msg: Odometry) -> EgoEstimate | None:
-    if msg.pose.covariance[0] < 0.0:
+    """None while the localiser has no estimate (covariance[0] negative)."""
+    m = "Odometry"
+    t_s = _stamp_s(m, msg.header, MAP_FRAME)
+    if msg.child_frame_id != BASE_FRAME:
+        raise MessageError(m, "child_frame_id", f"{msg.child_frame_id!r}, expected {BASE_FRAME!r}")
+    variance = msg.pose.covariance[0]
+    if variance < 0.0:
         return None
-    p, v = msg.pose.pose.position, msg.twist.twist
-    _finite("Odometry", x=p.x, y=p.y, speed=v.linear.x, yaw_rate=v.angular.z,
-            covariance=msg.pose.covariance[0])
-    return EgoEstimate(from_time(msg.header.stamp), Pose2D(p.x, p.y, quaternion_to_yaw(msg.pose.pose.orientation)),
-                       v.linear.x, v.angular.z, math.sqrt(max(msg.pose.covariance[0], 0.0)))
+    p, v, q = msg.pose.pose.position, msg.twist.twist, msg.pose.pose.orientation
+    for axis in "xyzw":
+        _number(m, f"pose.pose.orientation.{axis}", getattr(q, axis))
+    norm = math.sqrt(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w)
+    if abs(norm - 1.0) > 0.01:
+        raise MessageError(m, "pose.pose.orientation", f"not a unit quaternion (norm {norm:g})")
+    pose = Pose2D(_number(m, "pose.pose.position.x", p.x, -MAX_POSITION_M, MAX_POSITION_M),
+                  _number(m, "pose.pose.position.y", p.y, -MAX_POSITION_M, MAX_POSITION_M), quaternion_to_yaw(q))
+    return EgoEstimate(t_s, pose, _number(m, "twist.twist.linear.x", v.linear.x, -MAX_SPEED_MPS, MAX_SPEED_MPS),
+                       _number(m, "twist.twist.angular.z", v.angular.z, -MAX_YAW_RATE_RPS, MAX_YAW_RATE_RPS),
+                       math.sqrt(_number(m, "pose.covariance[0]", variance, 0.0, MAX_POSITION_M)))
 
 
 def lane_to_msg(t_s: float, lane: LanePosition) -> LaneLocalization:
@@ -358,11 +517,15 @@ def lane_to_msg(t_s: float, lane: LanePosition) -> LaneLocalization:
 
 
 def lane_from_msg(msg: LaneLocalization) -> LanePosition:
-    _finite("LaneLocalization", arc_length_m=msg.arc_length_m, lateral_offset_m=msg.lateral_offset_m,
-            heading_error_rad=msg.heading_error_rad, confidence=msg.confidence)
-    return LanePosition(msg.lanelet_id, msg.arc_length_m, msg.lateral_offset_m, msg.heading_error_rad,
-                        msg.lane_index, msg.lane_count, msg.confidence, msg.lane_level,
-                        _enum(LaneSource, msg.source, "LaneLocalization", "source"))
+    m = "LaneLocalization"
+    _stamp_s(m, msg.header, MAP_FRAME)
+    if msg.lane_count and msg.lane_index >= msg.lane_count:
+        raise MessageError(m, "lane_index", f"{msg.lane_index} is not below lane_count {msg.lane_count}")
+    return LanePosition(msg.lanelet_id, _number(m, "arc_length_m", msg.arc_length_m, -MAX_POSITION_M, MAX_POSITION_M),
+                        _number(m, "lateral_offset_m", msg.lateral_offset_m, -MAX_RANGE_M, MAX_RANGE_M),
+                        _number(m, "heading_error_rad", msg.heading_error_rad, -2.0 * math.pi, 2.0 * math.pi),
+                        msg.lane_index, msg.lane_count, _number(m, "confidence", msg.confidence, 0.0, 1.0),
+                        msg.lane_level, _enum(LaneSource, msg.source, m, "source"))
 
 
 # --- perception ------------------------------------------------------------------------------------
@@ -382,21 +545,28 @@ def detections_to_msg(frame: DetectionFrame) -> DetectionArray:
 
 
 def detections_from_msg(msg: DetectionArray) -> DetectionFrame:
+    """One sensor's frame; all its detections are of one kind (none seen: a radar frame, which fuses alike)."""
+    m = "DetectionArray"
+    t_s = _stamp_s(m, msg.header, BASE_FRAME)
     detections = []
-    kinds = set()
     for i, d in enumerate(msg.detections):
-        _finite("DetectionArray", **{f"detections[{i}].x_m": d.x_m, f"detections[{i}].y_m": d.y_m,
-                                     f"detections[{i}].range_m": d.range_m})
-        kind = _enum(SensorKind, d.kind, "DetectionArray", f"detections[{i}].kind")
-        kinds.add(kind)
-        classification = _enum(ObjectClass, d.classification, "DetectionArray", f"detections[{i}].classification")
-        detections.append(Detection(kind, d.x_m, d.y_m, d.range_m, d.azimuth_rad, d.range_rate_mps,
-                                    d.range_sigma_m, d.azimuth_sigma_rad, d.range_rate_sigma_mps,
-                                    classification, d.width_m))
-    if len(kinds) > 1:
-        raise MessageError("DetectionArray", "detections", "mixes sensor kinds")
-    kind = kinds.pop() if kinds else SensorKind.RADAR
-    return DetectionFrame(from_time(msg.header.stamp), msg.sensor_id, kind, tuple(detections))
+        at = f"detections[{i}]"
+        kind = _enum(SensorKind, d.kind, m, f"{at}.kind")
+        if detections and kind != detections[0].kind:
+            raise MessageError(m, f"{at}.kind", "mixes sensor kinds")
+        detections.append(Detection(
+            kind, _number(m, f"{at}.x_m", d.x_m, -MAX_RANGE_M, MAX_RANGE_M),
+            _number(m, f"{at}.y_m", d.y_m, -MAX_RANGE_M, MAX_RANGE_M),
+            _number(m, f"{at}.range_m", d.range_m, 0.0, MAX_RANGE_M),
+            _number(m, f"{at}.azimuth_rad", d.azimuth_rad, -2.0 * math.pi, 2.0 * math.pi),
+            _number(m, f"{at}.range_rate_mps", d.range_rate_mps, -2.0 * MAX_SPEED_MPS, 2.0 * MAX_SPEED_MPS, "nan"),
+            _number(m, f"{at}.range_sigma_m", d.range_sigma_m, 0.0, MAX_RANGE_M),
+            _number(m, f"{at}.azimuth_sigma_rad", d.azimuth_sigma_rad, 0.0, math.pi),
+            _number(m, f"{at}.range_rate_sigma_mps", d.range_rate_sigma_mps, 0.0, MAX_SPEED_MPS),
+            _enum(ObjectClass, d.classification, m, f"{at}.classification"),
+            _number(m, f"{at}.width_m", d.width_m, 0.0, MAX_RANGE_M)))
+    kind = detections[0].kind if detections else SensorKind.RADAR
+    return DetectionFrame(t_s, msg.sensor_id, kind, tuple(detections))
 
 
 def sonar_range_to_msg(frame: DetectionFrame, sensor: Sensor) -> Range:
@@ -423,17 +593,25 @@ def tracks_to_msg(t_s: float, tracks: tuple[Track, ...]) -> TrackedObjectArray:
 
 
 def tracks_from_msg(msg: TrackedObjectArray) -> tuple[Track, ...]:
+    m = "TrackedObjectArray"
+    _stamp_s(m, msg.header, MAP_FRAME)
     tracks = []
     for i, o in enumerate(msg.objects):
-        _finite("TrackedObjectArray", **{f"objects[{i}].position.x": o.position.x,
-                                         f"objects[{i}].position.y": o.position.y,
-                                         f"objects[{i}].velocity.x": o.velocity.x,
-                                         f"objects[{i}].velocity.y": o.velocity.y})
-        tracks.append(Track(o.id, o.position.x, o.position.y, o.velocity.x, o.velocity.y, o.length_m, o.width_m,
-                            o.existence_probability, o.position_sigma_m,
-                            o.relative_lane if o.lane_known else None, o.lanelet_id,
-                            o.longitudinal_gap_m, o.relative_speed_mps,
-                            _enum(ObjectClass, o.classification, "TrackedObjectArray", f"objects[{i}].classification")))
+        at = f"objects[{i}]"
+        tracks.append(Track(
+            o.id, _number(m, f"{at}.position.x", o.position.x, -MAX_POSITION_M, MAX_POSITION_M),
+            _number(m, f"{at}.position.y", o.position.y, -MAX_POSITION_M, MAX_POSITION_M),
+            _number(m, f"{at}.velocity.x", o.velocity.x, -MAX_SPEED_MPS, MAX_SPEED_MPS),
+            _number(m, f"{at}.velocity.y", o.velocity.y, -MAX_SPEED_MPS, MAX_SPEED_MPS),
+            _number(m, f"{at}.length_m", o.length_m, 0.0, MAX_RANGE_M),
+            _number(m, f"{at}.width_m", o.width_m, 0.0, MAX_RANGE_M),
+            _number(m, f"{at}.existence_probability", o.existence_probability, 0.0, 1.0),
+            _number(m, f"{at}.position_sigma_m", o.position_sigma_m, 0.0, MAX_RANGE_M),
+            o.relative_lane if o.lane_known else None, o.lanelet_id,
+            _number(m, f"{at}.longitudinal_gap_m", o.longitudinal_gap_m, -MAX_POSITION_M, MAX_POSITION_M, "nan"),
+            _number(m, f"{at}.relative_speed_mps", o.relative_speed_mps, -2.0 * MAX_SPEED_MPS, 2.0 * MAX_SPEED_MPS,
+                    "nan"),
+            _enum(ObjectClass, o.classification, m, f"{at}.classification")))
     return tuple(tracks)
 
 
@@ -445,8 +623,8 @@ def driver_input_to_msg(event: DriverInput) -> DriverInputMsg:
 
 
 def driver_input_from_msg(msg: DriverInputMsg) -> DriverInput:
-    return DriverInput(from_time(msg.header.stamp), _enum(DriverEvent, msg.event, "DriverInput", "event"),
-                       msg.proposal_uuid, msg.source)
+    return DriverInput(_stamp_s("DriverInput", msg.header, BASE_FRAME),
+                       _enum(DriverEvent, msg.event, "DriverInput", "event"), msg.proposal_uuid, msg.source)
 
 
 def monitor_to_msg(reading: DriverMonitorReading) -> DriverMonitor:
@@ -455,7 +633,8 @@ def monitor_to_msg(reading: DriverMonitorReading) -> DriverMonitor:
 
 
 def monitor_from_msg(msg: DriverMonitor) -> DriverMonitorReading:
-    return DriverMonitorReading(from_time(msg.header.stamp), msg.available, msg.eyes_on_road, msg.hands_on_wheel)
+    return DriverMonitorReading(_stamp_s("DriverMonitor", msg.header, BASE_FRAME), msg.available, msg.eyes_on_road,
+                                msg.hands_on_wheel)
 
 
 def proposal_to_msg(t_s: float, p: Proposal) -> ProposalMsg:
@@ -467,13 +646,15 @@ def proposal_to_msg(t_s: float, p: Proposal) -> ProposalMsg:
 
 
 def proposal_from_msg(msg: ProposalMsg) -> Proposal:
-    t_s = from_time(msg.header.stamp)
-    _finite("Proposal", time_left_s=msg.time_left_s)
+    m = "Proposal"
+    t_s = _stamp_s(m, msg.header, MAP_FRAME)
+    time_left_s = _number(m, "time_left_s", msg.time_left_s, 0.0, 3600.0)
     if msg.direction not in (-1, 1):
-        raise MessageError("Proposal", "direction", f"must be +1 or -1, got {msg.direction}")
-    return Proposal(msg.uuid, _enum(ProposalKind, msg.kind, "Proposal", "kind"),
-                    _enum(ProposalState, msg.state, "Proposal", "state"), msg.direction, msg.target_lanelet_id,
-                    msg.reason, msg.safe, t_s, t_s + msg.time_left_s, msg.critical_margin_m, msg.last_point_m)
+        raise MessageError(m, "direction", f"must be +1 or -1, got {msg.direction}")
+    return Proposal(msg.uuid, _enum(ProposalKind, msg.kind, m, "kind"), _enum(ProposalState, msg.state, m, "state"),
+                    msg.direction, msg.target_lanelet_id, msg.reason, msg.safe, t_s, t_s + time_left_s,
+                    _number(m, "critical_margin_m", msg.critical_margin_m, -MAX_POSITION_M, MAX_POSITION_M, "+inf"),
+                    _number(m, "last_point_m", msg.last_point_m, -MAX_POSITION_M, MAX_POSITION_M, "+inf"))
 
 
 def proposals_to_msg(t_s: float, proposals: tuple[Proposal, ...]) -> ProposalArray:
@@ -481,7 +662,16 @@ def proposals_to_msg(t_s: float, proposals: tuple[Proposal, ...]) -> ProposalArr
 
 
 def proposals_from_msg(msg: ProposalArray) -> tuple[Proposal, ...]:
-    return tuple(proposal_from_msg(p) for p in msg.proposals)
+    _stamp_s("ProposalArray", msg.header, MAP_FRAME)
+    return tuple(_nested("ProposalArray", f"proposals[{i}]", proposal_from_msg, p) for i, p in enumerate(msg.proposals))
+
+
+def _nested(message_type: str, at: str, convert, msg):
+    """convert(msg), with the place of msg in its parent message prefixed to any error's field."""
+    try:
+        return convert(msg)
+    except MessageError as exc:
+        raise MessageError(message_type, f"{at}.{exc.message_type}.{exc.field_name}", exc.reason) from None
 
 
 _ROUTE_KINDS = {"branch": RouteEventMsg.KIND_BRANCH, "exit": RouteEventMsg.KIND_EXIT,
@@ -501,15 +691,20 @@ def route_to_msg(t_s: float, route: RouteStatus | None) -> RouteMsg:
 
 
 def route_from_msg(msg: RouteMsg) -> RouteStatus | None:
+    m = "Route"
+    _stamp_s(m, msg.header, MAP_FRAME)
     if msg.length_m == 0.0 and not msg.events:
         return None
     ahead = []
     for i, e in enumerate(msg.events):
         if e.kind not in _ROUTE_KIND_NAMES:
-            raise MessageError("Route", f"events[{i}].kind", f"unknown value {e.kind}")
-        _finite("Route", **{f"events[{i}].distance_m": e.distance_m})
-        ahead.append(RouteNotice(_ROUTE_KIND_NAMES[e.kind], e.distance_m, e.name, e.value, e.lane_change))
-    return RouteStatus(msg.length_m, msg.travelled_m, tuple(ahead))
+            raise MessageError(m, f"events[{i}].kind", f"unknown value {e.kind}")
+        ahead.append(RouteNotice(_ROUTE_KIND_NAMES[e.kind],
+                                 _number(m, f"events[{i}].distance_m", e.distance_m, -MAX_POSITION_M, MAX_POSITION_M),
+                                 e.name, _number(m, f"events[{i}].value", e.value, -MAX_POSITION_M, MAX_POSITION_M,
+                                                 "nan"), e.lane_change))
+    return RouteStatus(_number(m, "length_m", msg.length_m, 0.0, MAX_POSITION_M),
+                       _number(m, "travelled_m", msg.travelled_m, 0.0, MAX_POSITION_M), tuple(ahead))
 
 
 def hmi_to_msg(state: HmiState) -> HmiStateMsg:
@@ -525,15 +720,18 @@ def hmi_to_msg(state: HmiState) -> HmiStateMsg:
 
 
 def hmi_from_msg(msg: HmiStateMsg) -> HmiState:
-    _finite("HmiState", set_speed_mps=msg.set_speed_mps, time_gap_s=msg.time_gap_s)
+    m = "HmiState"
+    t_s = _stamp_s(m, msg.header, BASE_FRAME)
     if msg.lane_change_request not in (-1, 0, 1):
-        raise MessageError("HmiState", "lane_change_request", f"must be -1, 0 or 1, got {msg.lane_change_request}")
-    return HmiState(from_time(msg.header.stamp), _enum(PilotState, msg.pilot_state, "HmiState", "pilot_state"),
-                    msg.message, msg.sound, _enum(WarningLevel, msg.warning_level, "HmiState", "warning_level"),
-                    msg.set_speed_mps, msg.time_gap_s, msg.lead_detected, msg.lead_gap_m,
-                    tuple(proposal_from_msg(p) for p in msg.proposals), msg.approved_proposal_uuid,
-                    msg.rejected_proposal_uuid, msg.lane_change_request, msg.hands_on_wheel, msg.eyes_on_road,
-                    msg.locked_out)
+        raise MessageError(m, "lane_change_request", f"must be -1, 0 or 1, got {msg.lane_change_request}")
+    return HmiState(t_s, _enum(PilotState, msg.pilot_state, m, "pilot_state"), msg.message, msg.sound,
+                    _enum(WarningLevel, msg.warning_level, m, "warning_level"),
+                    _number(m, "set_speed_mps", msg.set_speed_mps, 0.0, MAX_SPEED_MPS),
+                    _number(m, "time_gap_s", msg.time_gap_s, 0.0, MAX_TIME_GAP_S), msg.lead_detected,
+                    _number(m, "lead_gap_m", msg.lead_gap_m, -MAX_RANGE_M, MAX_POSITION_M, "+inf"),
+                    tuple(_nested(m, f"proposals[{i}]", proposal_from_msg, p) for i, p in enumerate(msg.proposals)),
+                    msg.approved_proposal_uuid, msg.rejected_proposal_uuid, msg.lane_change_request,
+                    msg.hands_on_wheel, msg.eyes_on_road, msg.locked_out)
 
 
 # --- planning --------------------------------------------------------------------------------------
@@ -551,12 +749,112 @@ def plan_to_msg(plan: Plan) -> Trajectory:
 
 
 def plan_from_msg(msg: Trajectory) -> Plan:
-    _finite("Trajectory", target_speed_mps=msg.target_speed_mps, time_gap_s=msg.time_gap_s,
-            lead_speed_mps=msg.lead_speed_mps)
-    points = tuple(PathPoint(p.x_m, p.y_m, p.yaw_rad, p.curvature_1pm, p.speed_mps) for p in msg.points)
-    if not all(math.isfinite(v) for p in points for v in (p.x_m, p.y_m, p.yaw_rad)):
-        raise MessageError("Trajectory", "points", "a point is not finite")
-    return Plan(from_time(msg.header.stamp), msg.active, points, msg.target_lanelet_id, msg.target_speed_mps,
-                msg.lead_valid, msg.lead_track_id, msg.lead_gap_m, msg.lead_speed_mps, msg.time_gap_s,
-                _enum(TurnSignal, msg.turn_signal, "Trajectory", "turn_signal"),
-                _enum(CommandMode, msg.mode, "Trajectory", "mode"))
+    m = "Trajectory"
+    t_s = _stamp_s(m, msg.header, MAP_FRAME)
+    points = []
+    for i, p in enumerate(msg.points):
+        at = f"points[{i}]"
+        points.append(PathPoint(_number(m, f"{at}.x_m", p.x_m, -MAX_POSITION_M, MAX_POSITION_M),
+                                _number(m, f"{at}.y_m", p.y_m, -MAX_POSITION_M, MAX_POSITION_M),
+                                _number(m, f"{at}.yaw_rad", p.yaw_rad, -4.0 * math.pi, 4.0 * math.pi),
+                                _number(m, f"{at}.curvature_1pm", p.curvature_1pm, -MAX_CURVATURE_1PM,
+                                        MAX_CURVATURE_1PM),
+                                _number(m, f"{at}.speed_mps", p.speed_mps, -MAX_SPEED_MPS, MAX_SPEED_MPS)))
+    return Plan(t_s, msg.active, tuple(points), msg.target_lanelet_id,
+                _number(m, "target_speed_mps", msg.target_speed_mps, 0.0, MAX_SPEED_MPS), msg.lead_valid,
+                msg.lead_track_id, _number(m, "lead_gap_m", msg.lead_gap_m, -MAX_RANGE_M, MAX_POSITION_M, "+inf"),
+                _number(m, "lead_speed_mps", msg.lead_speed_mps, -MAX_SPEED_MPS, MAX_SPEED_MPS),
+                _number(m, "time_gap_s", msg.time_gap_s, 0.0, MAX_TIME_GAP_S),
+                _enum(TurnSignal, msg.turn_signal, m, "turn_signal"), _enum(CommandMode, msg.mode, m, "mode"))
+
+
+
+
+# --- system faults (the supervisor's heartbeat monitor) -------------------------------------------------
+
+
+def system_fault_to_msg(now_s: float, last_beat_s: dict[str, float]) -> DiagnosticArray:
+    """The nodes that fell silent (name -> last heartbeat, node clock) -> /system/fault; none: no status."""
+    array = DiagnosticArray(header=header(now_s, "control"))
+    for node, last_s in sorted(last_beat_s.items()):
+        array.status.append(DiagnosticStatus(
+            level=DiagnosticStatus.ERROR, name=f"propilot/{node}", hardware_id=node,
+            message=f"{node} silent for {now_s - last_s:.3f} s",
+            values=[KeyValue(key="last_heartbeat_s", value=f"{last_s:.3f}"),
+                    KeyValue(key="detected_s", value=f"{now_s:.3f}")]))
+    return array
+
+
+def system_fault_from_msg(msg: DiagnosticArray) -> str:
+    """/system/fault -> what the driver is told failed ("" when nothing did)."""
+    names = [s.hardware_id for s in msg.status]
+    if any(not name or len(name) > 64 or not name.replace("_", "").isalnum() for name in names):
+        raise MessageError("DiagnosticArray", "status[].hardware_id", "expected node names")
+    return ", ".join(names)
+
+
+# --- remote parking: fob packets, sonar readings, the car's motion, the parking command and state -------
+
+
+def fob_packet_to_msg(packet: FobPacket) -> FobCommand:
+    """core FobPacket -> propilot_msgs/FobCommand (stamp: the vehicle's reception time)."""
+    return FobCommand(header=header(packet.received_t_s), vehicle_id=packet.vehicle_id, counter=packet.counter,
+                      command=int(packet.command), timestamp_s=packet.timestamp_s, mac=list(packet.mac),
+                      measured_distance_m=packet.distance_m)
+
+
+def fob_packet_from_msg(msg: FobCommand) -> FobPacket:
+    _number("FobCommand", "timestamp_s", msg.timestamp_s)
+    _number("FobCommand", "measured_distance_m", msg.measured_distance_m, 0.0, allow="+inf")
+    return FobPacket(from_time(msg.header.stamp), msg.vehicle_id, int(msg.counter),
+                     _enum(FobCommandKind, msg.command, "FobCommand", "command"), msg.timestamp_s,
+                     bytes(msg.mac), msg.measured_distance_m)
+
+
+def sonar_reading_from_msg(msg: Range) -> SonarReading:
+    """sensor_msgs/Range of a sonar (frame `sonar_<id>`) -> core SonarReading; +inf: no echo (REP-117)."""
+    if not msg.header.frame_id.startswith("sonar_"):
+        raise MessageError("Range", "header.frame_id", f"expected sonar_<id>, got {msg.header.frame_id!r}")
+    return SonarReading(from_time(msg.header.stamp), msg.header.frame_id[len("sonar_"):],
+                        _number("Range", "range", float(msg.range), 0.0, allow="+inf"))
+
+
+def parking_motion_to_msg(motion: VehicleMotion) -> VehicleStatusMsg:
+    """core VehicleMotion -> VehicleStatus (wheel speed, yaw rate, gear; the rest zero)."""
+    return VehicleStatusMsg(header=header(motion.t_s), speed_mps=motion.speed_mps, yaw_rate_rps=motion.yaw_rate_rps,
+                            gear=int(motion.gear))
+
+
+def parking_motion_from_msg(msg: VehicleStatusMsg) -> VehicleMotion:
+    _finite("VehicleStatus", speed_mps=msg.speed_mps, yaw_rate_rps=msg.yaw_rate_rps)
+    return VehicleMotion(from_time(msg.header.stamp), msg.speed_mps, msg.yaw_rate_rps,
+                         _enum(Gear, msg.gear, "VehicleStatus", "gear"))
+
+
+def parking_command_to_msg(command: ParkingCommand) -> VehicleCommandMsg:
+    """core ParkingCommand -> VehicleCommand in MODE_PARKING (MODE_MANUAL when remote park is idle)."""
+    mode = VehicleCommandMsg.MODE_PARKING if command.active else VehicleCommandMsg.MODE_MANUAL
+    return VehicleCommandMsg(header=header(command.t_s), mode=mode, accel_mps2=command.accel_mps2,
+                             curvature_1pm=command.curvature_1pm, gear=int(command.gear),
+                             parking_brake=command.parking_brake)
+
+
+def parking_command_from_msg(msg: VehicleCommandMsg) -> ParkingCommand:
+    _finite("VehicleCommand", accel_mps2=msg.accel_mps2, curvature_1pm=msg.curvature_1pm)
+    return ParkingCommand(from_time(msg.header.stamp), msg.accel_mps2, msg.curvature_1pm,
+                          _enum(Gear, msg.gear, "VehicleCommand", "gear"), msg.parking_brake,
+                          msg.mode == VehicleCommandMsg.MODE_PARKING)
+
+
+def parking_status_to_msg(status: ParkingStatus) -> ParkingState:
+    return ParkingState(header=header(status.t_s), state=int(status.state), reason=status.reason,
+                        remaining_m=status.remaining_m, min_clearance_m=status.min_clearance_m,
+                        speed_mps=status.speed_mps, fob_rejections=list(status.fob_rejections))
+
+
+def parking_status_from_msg(msg: ParkingState) -> ParkingStatus:
+    _finite("ParkingState", remaining_m=msg.remaining_m, speed_mps=msg.speed_mps)
+    return ParkingStatus(from_time(msg.header.stamp), _enum(ParkState, msg.state, "ParkingState", "state"),
+                         msg.reason, msg.remaining_m, _number("ParkingState", "min_clearance_m", msg.min_clearance_m,
+                                                              0.0, allow="+inf"),
+                         msg.speed_mps, tuple(msg.fob_rejections))

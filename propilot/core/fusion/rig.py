@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from propilot.core.settings import ConfigError, from_mapping, read_yaml, setting
+from propilot.core.settings import ConfigError, from_mapping, key_name, read_yaml, setting
 from propilot.core.types import Pose2D, SensorKind
 
 KIND_NAMES = {"camera": SensorKind.CAMERA, "radar": SensorKind.RADAR, "sonar": SensorKind.SONAR}
@@ -197,7 +197,8 @@ def rig_from_mapping(data: Any, origin: str) -> Rig:
         raise ConfigError(origin, "defaults", "expected a mapping {kind: {setting: value}}")
     for kind_name, values in defaults.items():
         if kind_name not in KIND_NAMES:
-            raise ConfigError(origin, f"defaults.{kind_name}", f"unknown sensor kind (known: {', '.join(KIND_NAMES)})")
+            raise ConfigError(origin, f"defaults.{key_name(kind_name)}",
+                              f"unknown sensor kind (known: {', '.join(KIND_NAMES)})")
         if not isinstance(values, dict):
             raise ConfigError(origin, f"defaults.{kind_name}", "expected a mapping {setting: value}")
         from_mapping(SPECS[KIND_NAMES[kind_name]], values, origin, prefix=f"defaults.{kind_name}.")
@@ -223,7 +224,7 @@ def _sensor(raw: Any, defaults: dict, origin: str, where: str) -> Sensor:
     if not isinstance(sensor_id, str) or not _ID_PATTERN.match(sensor_id):
         raise ConfigError(origin, f"{where}.id", f"expected a name of lower-case letters, digits and _, "
                           f"got {sensor_id!r}")
-    if kind_name not in KIND_NAMES:
+    if not isinstance(kind_name, str) or kind_name not in KIND_NAMES:
         raise ConfigError(origin, f"{where}.kind", f"expected one of {', '.join(KIND_NAMES)}, got {kind_name!r}")
     kind = KIND_NAMES[kind_name]
     spec_cls = SPECS[kind]
@@ -240,7 +241,7 @@ def _sensor(raw: Any, defaults: dict, origin: str, where: str) -> Sensor:
 
 
 def _no_unknown(data: dict, known: tuple[str, ...], origin: str, prefix: str, extra: tuple[str, ...] = ()) -> None:
-    unknown = sorted(set(data) - set(known))
+    unknown = sorted(set(data) - set(known), key=str)
     if unknown:
-        raise ConfigError(origin, prefix + str(unknown[0]), f"unknown field (known: {', '.join(extra + known)})")
+        raise ConfigError(origin, prefix + key_name(unknown[0]), f"unknown field (known: {', '.join(extra + known)})")
 

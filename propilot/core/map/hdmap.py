@@ -31,6 +31,8 @@ from propilot.core.types import UNMATCHED, LanePosition, LaneSource, Pose2D
 
 __all__ = ["HDMap", "MapBatch", "MapError", "MapProblem", "ParkingSpace", "PointOfInterest", "load_map"]
 
+MAX_EXTENT_M = 1.0e8  # 100,000 km: more than any point on Earth lies from a map origin
+MAX_LANELET_M = 1.0e5  # no lanelet runs 100 km; longer ones come from a misplaced node
 MAX_SEGMENT_M = 6.0  # centrelines are cut to this so a grid cell holds few, short segments
 GRID_CELL_M = 10.0
 MATCH_MARGIN_LANES = 0.5  # a point up to half a lane outside a lanelet still matches it
@@ -145,7 +147,10 @@ def load_map(map_yaml_path: str | Path, traffic_side: str | None = None) -> HDMa
     rules = lanelet2.traffic_rules.create(
         lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
     )
-    graph = lanelet2.routing.RoutingGraph(ll_map, rules)
+    try:
+        graph = lanelet2.routing.RoutingGraph(ll_map, rules)
+    except RuntimeError as exc:  # e.g. negative costs from a speed limit Lanelet2 reads as negative
+        raise MapError(problems + [MapProblem(str(spec.lanelet2_path), "osm", f"no routing graph: {exc}")]) from None
     problems += lanelet_problems(str(spec.lanelet2_path), ll_map, graph)
     known = {ll.id for ll in ll_map.laneletLayer}
     problems += _poi_problems(path, spec, known)
@@ -239,16 +244,19 @@ def _read_points_of_interest(items: Any, bad: _Report) -> tuple[PointOfInterest,
     names = set()
     for i, item in enumerate(items):
         name = item.get("name") if isinstance(item, dict) else None
-        if name in names:
+        if repr(name) in names:
             bad(f"points_of_interest[{i}].name", f"{name!r} is used twice: names must be unique")
-        names.add(name)
+        names.add(repr(name))
         try:
             from_id = item.get("from_lanelet_id")
             pois.append(PointOfInterest(str(item["name"]), str(item.get("kind", "")), int(item["lanelet_id"]),
                                         float(item["x_m"]), float(item["y_m"]),
                                         None if from_id is None else int(from_id)))
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
             bad(f"points_of_interest[{i}]", f"needs name, lanelet_id, x_m, y_m ({exc!r})")
+            continue
+        if not (math.isfinite(pois[-1].x_m) and math.isfinite(pois[-1].y_m)):
+            bad(f"points_of_interest[{i}]", f"x_m and y_m must be finite, got {pois[-1].x_m}, {pois[-1].y_m}")
     return tuple(pois)
 
 
@@ -261,6 +269,19 @@ def _read_lanelets(osm: Path, projector: LocalCartesianProjector) -> tuple[Any, 
     problems = [MapProblem(str(osm), "osm", str(e)) for e in errors]
     if len(ll_map.laneletLayer) == 0:
         problems.append(MapProblem(str(osm), "osm", "contains no lanelets"))
+    for point in ll_map.pointLayer:
+        if not (abs(point.x) <= MAX_EXTENT_M and abs(point.y) <= MAX_EXTENT_M):  # NaN fails too
+            problems.append(MapProblem(str(osm), point.id, f"point at ({point.x}, {point.y}) m: not finite or "
+                                                           f"beyond {MAX_EXTENT_M:g} m of the origin"))
+    for ll in ll_map.laneletLayer:
+        if ll.id <= 0:  # Lanelet2's InvalId: the element cannot be looked up again
+            problems.append(MapProblem(str(osm), ll.id, "lanelet id must be positive"))
+        elif not lanelet2.geometry.length2d(ll) <= MAX_LANELET_M:  # NaN fails too
+            problems.append(MapProblem(str(osm), ll.id, f"lanelet longer than {MAX_LANELET_M:g} m (misplaced node?)"))
+        for side, bound in (("left", ll.leftBound), ("right", ll.rightBound)):
+            if len(bound) < 2:
+                problems.append(MapProblem(str(osm), ll.id, f"{side} boundary has fewer than 2 points"))
+    if problems:  # a lanelet the loader could not complete crashes Lanelet2's routing graph: stop here
         return None, problems
     return ll_map, problems
 
