@@ -9,9 +9,14 @@ MSGS := propilot_msgs
 # Distinct DDS domain per run so parallel runs on one machine do not hear each other.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 
-.PHONY: setup demo test lint clean maps docs
+.PHONY: setup demo test lint clean maps docs chromium
 
-setup: $(VENV)/.deps-stamp $(PREFIX)/.msgs-stamp $(VENV)/.editable-stamp
+setup: $(VENV)/.deps-stamp $(PREFIX)/.msgs-stamp $(VENV)/.editable-stamp chromium
+
+# Debian's chromium for the driver display's browser test (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium > /dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; \
+		else sudo apt-get install -y chromium; fi; }
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -14,6 +14,7 @@ NODES = {
     "control": "propilot.ros.control_node",
     "hmi": "propilot.ros.hmi_node",
     "recorder": "propilot.ros.recorder_node",
+    "parking": "propilot.ros.parking_node",
 }
 
 setup(

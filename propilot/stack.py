@@ -24,6 +24,10 @@ from propilot.core.fusion.tracker import Tracker, TrackerSettings
 from propilot.core.hmi.engagement import HmiSettings, PilotHmi
 from propilot.core.localization.ekf import Localizer, LocalizerSettings
 from propilot.core.map.hdmap import HDMap
+from propilot.core.parking.fob import FobSettings
+from propilot.core.parking.guard import GuardSettings
+from propilot.core.parking.remote_park import PARKING_GROUPS, ManoeuvreSettings, MotionSettings
+from propilot.core.parking.supervisor import HoldSettings
 from propilot.core.perception.camera_model import CameraSettings
 from propilot.core.perception.lane_detector import LaneDetector, LaneDetectorSettings
 from propilot.core.planning.behaviour import BehaviourPlanner, PlannerSettings
@@ -31,6 +35,7 @@ from propilot.core.planning.lane_change import LaneChangeSettings
 from propilot.core.planning.safety import SafetySettings
 from propilot.core.settings import groups_from_mapping
 from propilot.core.types import (
+    UNMATCHED,
     CameraImage,
     DetectionFrame,
     DriverInput,
@@ -55,6 +60,7 @@ NODE_SETTINGS: dict[str, dict[str, type]] = {
     "hmi": {"hmi": HmiSettings},
     "behaviour": {"planner": PlannerSettings, "lane_change": LaneChangeSettings, "safety": SafetySettings},
     "control": {"acc": AccSettings, "lateral": LateralSettings, "supervisor": SupervisorSettings},
+    "parking": PARKING_GROUPS,
 }
 
 
@@ -71,6 +77,11 @@ class StackSettings:
     acc: AccSettings
     lateral: LateralSettings
     supervisor: SupervisorSettings
+    fob: FobSettings  # the parking node's groups
+    hold: HoldSettings
+    sonar_guard: GuardSettings
+    remote_park: MotionSettings
+    manoeuvre: ManoeuvreSettings
 
     @staticmethod
     def from_nodes(values: Mapping[str, Any] | None, origin: str) -> StackSettings:
@@ -109,6 +120,12 @@ class Stack:
         self.supervisor = Supervisor(settings.supervisor)
         self._tracks: tuple[Track, ...] = ()
         self._last_plan = Plan(t_s=0.0, active=False)
+        self._localization: tuple[EgoEstimate | None, LanePosition] = (None, UNMATCHED)
+
+    @property
+    def last_plan(self) -> Plan:
+        """The planner's last cycle (its route and proposals, for the display)."""
+        return self._last_plan
 
     def step(
         self,
@@ -119,21 +136,27 @@ class Stack:
         monitor: DriverMonitorReading,
         imu: Sequence[ImuSample] = (),
         images: Sequence[CameraImage] = (),
+        crashed: frozenset[str] = frozenset(),
     ) -> StackOutput:
-        lane_lines = tuple(self.lane_detector.detect(image) for image in images)
-        for sample in imu:
-            self.localizer.add_imu(sample)
-        for fix in gnss:
-            self.localizer.add_gnss(fix)
-        for frame in lane_lines:
-            self.localizer.add_lane_lines(frame)
-        ego, lane = self.localizer.update(status)
-        due = self.frames.due(detections, status.t_s)
-        if ego is not None:
-            self._tracks = self.tracker.fuse(due, ego)
+        """crashed: nodes that are down this cycle (a scenario fault): no output, their inputs are lost."""
+        lane_lines = () if "lane_detection" in crashed else tuple(self.lane_detector.detect(i) for i in images)
+        if "localization" in crashed:
+            ego, lane = self._localization
+        else:
+            for sample in imu:
+                self.localizer.add_imu(sample)
+            for fix in gnss:
+                self.localizer.add_gnss(fix)
+            for frame in lane_lines:
+                self.localizer.add_lane_lines(frame)
+            ego, lane = self._localization = self.localizer.update(status)
+        if "fusion" not in crashed:
+            due = self.frames.due(detections, status.t_s)
+            if ego is not None:
+                self._tracks = self.tracker.fuse(due, ego)
         hmi = self.hmi.update(status.t_s, driver_inputs, monitor, lane, status.speed_mps, status.brake_pedal,
                               self._last_plan.proposals, self._last_plan.route)
-        plan = self.planner.plan(ego, lane, self._tracks, hmi)
+        plan = self._last_plan if "behaviour" in crashed else self.planner.plan(ego, lane, self._tracks, hmi)
         self._last_plan = plan  # its proposals and route are shown by the HMI next cycle, as in ROS mode
         request = control(self.settings.acc, self.settings.lateral, plan, ego, status)
         command = self.supervisor.filter(request, status.speed_mps, input_age_s=status.t_s - plan.t_s)

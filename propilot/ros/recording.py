@@ -7,6 +7,7 @@ recorder node in ROS mode and by the lockstep runner, so both write the same fil
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ _PRIMITIVES = {
     "int64", "uint64", "string", "wstring",
 }
 _SEPARATOR = "=" * 80
+RUN_METADATA = "propilot_run"  # metadata record: map, rig and node parameters of the run (`propilot replay`)
+
+
+def run_metadata(map_path: Path, rig_path: Path, node_settings: dict[str, Any]) -> dict[str, str]:
+    """The run's map and rig files and its node parameter overrides {node: {group: {name: value}}}."""
+    return {"map_path": str(map_path), "rig_path": str(rig_path),
+            "node_settings": json.dumps(node_settings, sort_keys=True, default=str)}
 
 
 def message_type_name(message: Any) -> str:
@@ -88,6 +96,10 @@ class McapRecorder:
                                  data=serialize_message(message), sequence=self._sequence)
         self._sequence += 1
         self.message_count += 1
+
+    def add_metadata(self, name: str, values: dict[str, str]) -> None:
+        """A metadata record (e.g. what produced the run, for `propilot replay`)."""
+        self._writer.add_metadata(name, values)
 
     def _add_channel(self, topic: str, type_name: str) -> int:
         schema = self._schemas.get(type_name)

@@ -354,24 +354,29 @@ class RosBackend:
                  "latency_s": [round(dt, 6) for _, dt in self.bridge.latencies_s],
                  "steps_published": self._steps_published, "steps_late": self._steps_late,
                  "steps_held": self._steps_held}))
-        if self.processes:
-            # Let the recorder take the last cycle's messages before it is asked to stop.
-            end = time.monotonic() + RECORDER_DRAIN_S
-            while time.monotonic() < end:
-                self.executor.spin_once(timeout_sec=0.05)
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_stack(self.executor, self.bridge, self.processes)
         self.processes = []
-        self.executor.shutdown()
-        self.bridge.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+
+
+def stop_stack(executor, bridge: Node, processes: list[subprocess.Popen]) -> None:
+    """Let the recorder take the last cycle's messages, stop the node processes (SIGINT, then kill
+    after 10 s), and shut the bridge's rclpy down."""
+    if processes:
+        end = time.monotonic() + RECORDER_DRAIN_S
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=10.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    executor.shutdown()
+    bridge.destroy_node()
+    if rclpy.ok():
+        rclpy.shutdown()
 
 
 def main(args: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ _NEAR_M = 1.0  # pieces closer to the lens than this are not drawn (none of them
 _SHIFT = 4  # fillPoly fixed-point bits: 1/16 px vertex precision
 _MARKING_LINE_TYPES = ("line_thin", "line_thick", "road_border", "curbstone")
 _VEHICLE_HEIGHT_M = 1.5
+_FOOTPRINT_SIGNS = np.array([(1, 1), (1, -1), (-1, -1), (-1, 1)], dtype=float)  # (along, across) corners in order
 _GLARE_CONTRAST, _GLARE_OFFSET = 0.05, 170.0
 _NOISE_MARGIN_PX = 64  # what is left of the scene when the sun shines into the lens
 
@@ -126,27 +127,32 @@ class FrontCamera:
         return list(np.round(uv * (1 << _SHIFT)).astype(np.int32))
 
     def _draw_vehicles(self, scene: np.ndarray, to_base: _ToBase, vehicles: Sequence[TruthVehicle]) -> None:
-        boxes = []
-        for v in vehicles:
-            centre = to_base(np.array([[v.x_m, v.y_m]]))[0]
-            distance = float(np.hypot(*centre))
-            if centre[0] < 0.0 or distance > self.settings.max_range_m:
+        """Every vehicle ahead within range as a box over its shadow, far to near; all projected at once."""
+        if not vehicles:
+            return
+        box = np.array([(v.x_m, v.y_m, v.yaw_rad, 0.5 * v.length_m, 0.5 * v.width_m) for v in vehicles])
+        centre = to_base(box[:, :2])
+        distance = np.hypot(centre[:, 0], centre[:, 1])
+        kept = np.flatnonzero((centre[:, 0] >= 0.0) & (distance <= self.settings.max_range_m))
+        if kept.size == 0:
+            return
+        x, y, yaw, half_l, half_w = (box[kept, i, None] for i in range(5))
+        c, s = np.cos(yaw), np.sin(yaw)
+        along, across = _FOOTPRINT_SIGNS[:, 0] * half_l, _FOOTPRINT_SIGNS[:, 1] * half_w  # (K, 4)
+        footprint = to_base(np.stack([x + along * c - across * s, y + along * s + across * c], axis=-1)
+                            .reshape(-1, 2)).reshape(-1, 4, 2)
+        n = len(kept)
+        corners = np.concatenate([np.concatenate([footprint, np.zeros((n, 4, 1))], axis=2),
+                                  np.concatenate([footprint, np.full((n, 4, 1), _VEHICLE_HEIGHT_M)], axis=2)], axis=1)
+        uv, depth = self.camera.project(corners.reshape(-1, 3))
+        pixels = np.round(uv.reshape(n, 8, 2) * (1 << _SHIFT)).astype(np.int32)
+        in_front = (depth.reshape(n, 8) > _NEAR_M).all(axis=1)
+        for k in np.argsort(-distance[kept], kind="stable"):  # far to near: the nearer one hides the farther
+            if not in_front[k]:
                 continue
-            c, s = math.cos(v.yaw_rad), math.sin(v.yaw_rad)
-            half_l, half_w = 0.5 * v.length_m, 0.5 * v.width_m
-            footprint = np.array([[v.x_m + a * half_l * c - b * half_w * s, v.y_m + a * half_l * s + b * half_w * c]
-                                  for a, b in ((1, 1), (1, -1), (-1, -1), (-1, 1))])
-            boxes.append((distance, v.vehicle_id, to_base(footprint)))
-        for _, vehicle_id, footprint in sorted(boxes, key=lambda b: -b[0]):
-            corners = np.vstack([np.column_stack([footprint, np.zeros(4)]),
-                                 np.column_stack([footprint, np.full(4, _VEHICLE_HEIGHT_M)])])
-            uv, depth = self.camera.project(corners)
-            if (depth <= _NEAR_M).any():
-                continue
-            shadow = np.round(uv[:4] * (1 << _SHIFT)).astype(np.int32)
-            cv2.fillPoly(scene, [shadow], SHADOW, cv2.LINE_8, _SHIFT)
-            hull = cv2.convexHull(np.round(uv * (1 << _SHIFT)).astype(np.int32))
-            cv2.fillPoly(scene, [hull], _body_grey(vehicle_id), cv2.LINE_8, _SHIFT)
+            cv2.fillPoly(scene, [pixels[k, :4]], SHADOW, cv2.LINE_8, _SHIFT)
+            cv2.fillPoly(scene, [cv2.convexHull(pixels[k])], _body_grey(vehicles[kept[k]].vehicle_id), cv2.LINE_8,
+                         _SHIFT)
 
     def _expose(self, scene: np.ndarray, blinded: bool) -> np.ndarray:
         """Blur, exposure gain (a slow random walk between its limits), noise, 8-bit saturation."""

@@ -8,11 +8,13 @@ Faults (scenario `faults`): `gnss_outage` (no fix: tunnel, bridge), `gnss_standa
 corrections: metres, 10-15 m excursions), `rtk_float` (decimetres), `gnss_multipath` (a jump
 the receiver does not notice); the worst active state wins. `camera_blinded` on a camera of
 the windscreen unit (a rig camera near the front looking ahead) blinds the lane camera too:
-the sun shines into one windscreen.
+the sun shines into one windscreen. `stale_messages` on `gnss` or `imu`: the sender repeats
+its last message (stamp and all); `nan_messages`: every value of the stream's messages is NaN.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ class EgoSensors:
             s.sensor_id for s in (rig.sensors if rig is not None else ())
             if s.kind == SensorKind.CAMERA and s.mount.x_m >= WINDSCREEN_MIN_X_M
             and abs(s.mount.yaw_rad) <= WINDSCREEN_MAX_YAW_RAD)
+        self._last_sent: dict[str, GnssFix | ImuSample] = {}  # per stream, what a stale sender repeats
 
     def gnss_state(self, t_s: float) -> RtkState:
         return next((state for kind, state in GNSS_FAULT_STATES if self.scenario.active_faults(t_s, kind)),
@@ -74,11 +77,30 @@ class EgoSensors:
         multipath = self.scenario.active_faults(t_s, "gnss_multipath")
         return EgoSensing(
             wheel_speed_mps=self.wheels.measure(ego.speed_mps),
-            gnss=self.gnss.measure(t_s, ego.x_m, ego.y_m, state, multipath),
-            imu=self.imu.measure(t_s, ego.speed_mps, ego.accel_mps2, ego.yaw_rate_rps),
+            gnss=self._faulty(t_s, "gnss", self.gnss.measure(t_s, ego.x_m, ego.y_m, state, multipath)),
+            imu=self._faulty(t_s, "imu", self.imu.measure(t_s, ego.speed_mps, ego.accel_mps2, ego.yaw_rate_rps)),
             images=self.camera.capture(t_s, ego.pose, others, self.camera_blinded(t_s)),
             gnss_state=state,
         )
+
+
+    def _faulty(self, t_s: float, stream: str, messages: list) -> list:
+        """The stream's messages as the faults active now let them through."""
+        if self.scenario.active_faults(t_s, "nan_messages", stream):
+            return [_all_nan(m) for m in messages]
+        if self.scenario.active_faults(t_s, "stale_messages", stream):
+            held = self._last_sent.get(stream)
+            return [held] * len(messages) if held is not None else []
+        if messages:
+            self._last_sent[stream] = messages[-1]
+        return messages
+
+
+def _all_nan(message: GnssFix | ImuSample) -> GnssFix | ImuSample:
+    """The message with its stamp, and every other float value NaN."""
+    values = {f.name: math.nan for f in dataclasses.fields(message)
+              if f.name != "t_s" and isinstance(getattr(message, f.name), float)}
+    return dataclasses.replace(message, **values)
 
 
 def camera_calibration(scenario: Scenario) -> CameraSettings:

@@ -26,7 +26,7 @@ from propilot.core.types import (  # noqa: E402
 )
 from propilot.ros import conversions as conv  # noqa: E402
 from propilot.ros import topics  # noqa: E402
-from propilot.ros.recording import McapRecorder  # noqa: E402
+from propilot.ros.recording import RUN_METADATA, McapRecorder, run_metadata  # noqa: E402
 from propilot.sim.runner import StepInputs  # noqa: E402
 from propilot.sim.scenario import Scenario  # noqa: E402
 from propilot.stack import Stack, StackSettings  # noqa: E402
@@ -38,6 +38,7 @@ class LockstepBackend:
         self.rig = scenario.rig or load_rig(scenario.rig_path)
         self.stack = Stack(settings, hdmap, self.rig)
         self.recorder = McapRecorder(mcap_path)
+        self.recorder.add_metadata(RUN_METADATA, run_metadata(scenario.map_path, scenario.rig_path, node_settings))
         self.tracks: tuple[Track, ...] = ()
         self.localization: tuple[EgoEstimate | None, LanePosition] = (None, UNMATCHED)
         self._image_recorded_s = -float("inf")
@@ -45,7 +46,7 @@ class LockstepBackend:
     def step(self, inputs: StepInputs) -> tuple[HmiState, VehicleCommand]:
         t = inputs.status.t_s
         out = self.stack.step(inputs.status, inputs.gnss, inputs.detections, inputs.driver_inputs, inputs.monitor,
-                              inputs.imu, inputs.images)
+                              inputs.imu, inputs.images, inputs.crashed_nodes)
         messages = [(topics.IMU, conv.imu_to_msg(sample)) for sample in inputs.imu]
         for image in inputs.images:  # JPEG at the recording rate; the raw frames went to the stack
             if image.t_s - self._image_recorded_s >= topics.IMAGE_RECORD_PERIOD_S - 1e-9:

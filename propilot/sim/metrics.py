@@ -5,7 +5,11 @@ HMI state. Out: a metrics dict (names in `scenario.METRIC_NAMES`), the list of
 expectation results `{name, passed, value, threshold}` and the run's events.
 Collisions are footprint overlaps (separating-axis test on oriented rectangles);
 TTC and headway are measured to vehicles whose footprint overlaps the ego's
-corridor ahead.
+corridor ahead. The driving score has the CARLA Leaderboard's form: route
+completion times the product of each infraction's penalty coefficient raised to
+its count. Travel time is the time the ego took to cover the distance it drove
+along the route, compared with a SUMO-driven ego on the same traffic (the runner
+measures that baseline after the run, `world.baseline_travel_time_s`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,37 @@ SERIES_COLUMNS = ("t_s", "x_m", "y_m", "speed_mps", "accel_mps2", "lat_accel_mps
                   "warning_level", "turn_signal", "accel_cmd_mps2", "gap_ahead_m")
 
 _NEAR_M = 8.0  # only vehicles this close can touch the ego
+
+# Infraction penalty coefficients of the CARLA Leaderboard 2.0 driving score (carla-simulator/leaderboard,
+# branch leaderboard-2.0, leaderboard/utils/statistics_manager.py PENALTY_VALUE_DICT; also
+# https://leaderboard.carla.org/#driving-score). Driving score = route completion x prod(coefficient ** count).
+# Our highway simulation has neither pedestrians, static obstacles, traffic lights, stop signs nor emergency
+# vehicles, so only vehicle collisions occur; the others are listed so the score means the same thing.
+LEADERBOARD_PENALTIES = {
+    "collision_pedestrian": 0.50,
+    "collision_vehicle": 0.60,
+    "collision_static": 0.65,
+    "red_light": 0.70,
+    "stop_sign": 0.80,
+    "scenario_timeout": 0.70,
+    "yield_to_emergency_vehicle": 0.70,
+}
+
+
+def driving_score(route_completion: float, infractions: dict[str, int]) -> float:
+    """Leaderboard form: route completion (0-1) x prod(penalty ** count); the Leaderboard prints it x 100."""
+    unknown = sorted(set(infractions) - set(LEADERBOARD_PENALTIES))
+    if unknown:
+        raise ValueError(f"unknown infractions {unknown} (known: {', '.join(LEADERBOARD_PENALTIES)})")
+    penalty = math.prod(LEADERBOARD_PENALTIES[kind] ** count for kind, count in infractions.items())
+    return route_completion * penalty
+
+
+def travel_time_ratio(travel_time_s: float, baseline_travel_time_s: float) -> float:
+    """The stack's travel time over the SUMO-driven ego's (> 1: slower); inf when either is unknown."""
+    if not (math.isfinite(travel_time_s) and math.isfinite(baseline_travel_time_s)) or baseline_travel_time_s <= 0:
+        return math.inf
+    return round(travel_time_s / baseline_travel_time_s, 4)
 
 
 def _corners(x: float, y: float, yaw: float, length: float, width: float) -> np.ndarray:
@@ -66,6 +101,8 @@ class ScenarioMetrics:
         self.events = events
         self._steps = 0
         self._engaged_steps = 0
+        self._hands_off_steps = 0
+        self._progress: list[tuple[float, float]] = []  # (t, station) each time the farthest station grew
         self._limited_steps = 0
         self._speed_sum = 0.0
         self._in_contact: set[str] = set()
@@ -92,6 +129,7 @@ class ScenarioMetrics:
                 hmi: HmiState, command: VehicleCommand) -> None:
         self._steps += 1
         self._engaged_steps += hmi.pilot_state.engaged
+        self._hands_off_steps += hmi.pilot_state == PilotState.ENGAGED_HANDS_OFF
         self._limited_steps += command.limited
         self._speed_sum += ego.speed_mps
         self.max_lat_accel_mps2 = max(self.max_lat_accel_mps2, abs(ego.lateral_accel_mps2))
@@ -101,7 +139,7 @@ class ScenarioMetrics:
         self._minimal_risk_steps += hmi.pilot_state == PilotState.MINIMAL_RISK
         self._hazard_steps += command.hazard_lights
         self._final_speed = ego.speed_mps
-        located = self._observe_station(centre)
+        located = self._observe_station(t_s, centre)
         self._observe_others(t_s, ego, centre, others)
         if located is not None:
             lane_index = self.hdmap.lane_index(located[0])[0]
@@ -160,14 +198,16 @@ class ScenarioMetrics:
                             o.length_m))
         return out
 
-    def _observe_station(self, centre: tuple[float, float]) -> tuple[int, float, float] | None:
+    def _observe_station(self, t_s: float, centre: tuple[float, float]) -> tuple[int, float, float] | None:
         located = self.hdmap.locate(*centre)
         if located is None:
             return None
         station = self.hdmap.station(located[0], located[1])
         if self._start_station is None:
-            self._start_station = station
-        self._station = max(self._station, station)
+            self._start_station = self._station = station
+        if station > self._station:
+            self._station = station
+            self._progress.append((t_s, station))
         return located
 
     def _observe_others(self, t_s: float, ego: EgoState, centre: tuple[float, float],
@@ -198,18 +238,35 @@ class ScenarioMetrics:
         span = self.scenario.destination_station_m - self._start_station
         return float(min(max((self._station - self._start_station) / span, 0.0), 1.0)) if span > 0 else 1.0
 
+    def travel_distance_m(self) -> float:
+        """Distance along the route the ego covered towards the destination (stations, centre of the car)."""
+        if self._start_station is None:
+            return 0.0
+        return max(min(self._station, self.scenario.destination_station_m) - self._start_station, 0.0)
+
+    def travel_time_s(self) -> float:
+        """When the ego first reached the end of travel_distance_m (the destination or its farthest point)."""
+        if self._start_station is None or not self._progress:
+            return math.inf
+        end = self._start_station + self.travel_distance_m()
+        return round(next(t for t, station in self._progress if station >= end - 1e-6), 3)
+
     def values(self) -> dict[str, float]:
         steps = max(self._steps, 1)
         lat_accel, lat_jerk = lateral_maxima(np.array(self._lateral_accel), self.scenario.step_s)
         states = [p["state"] for p in self.proposals.values()]
         kinds = [p["kind"] for p in self.proposals.values()]
         system = [s for s, k in zip(states, kinds, strict=True) if k != "DRIVER_REQUESTED"]
+        latencies = [p["approval_latency_s"] for p in self.proposals.values() if p["approval_latency_s"] is not None]
+        completion = round(self.route_completion(), 4)
         return {
             "collisions": self.collisions,
             "min_ttc_s": self.min_ttc_s,
             "min_time_headway_s": self.min_time_headway_s,
-            "route_completion": round(self.route_completion(), 4),
+            "route_completion": completion,
+            "driving_score": round(driving_score(completion, {"collision_vehicle": self.collisions}), 4),
             "engaged_share": round(self._engaged_steps / steps, 4),
+            "hands_off_share": round(self._hands_off_steps / max(self._engaged_steps, 1), 4),
             "max_lat_accel_mps2": round(lat_accel, 4),
             "max_lat_jerk_mps3": round(lat_jerk, 4),
             "max_decel_mps2": round(self.max_decel_mps2, 4),
@@ -226,11 +283,14 @@ class ScenarioMetrics:
             "proposals_expired": system.count("EXPIRED"),
             "proposals_rejected": system.count("REJECTED"),
             "proposals_aborted": states.count("ABORTED"),
+            "mean_approval_latency_s": round(sum(latencies) / len(latencies), 3) if latencies else math.inf,
+            "max_approval_latency_s": max(latencies, default=math.inf),
             "refused_requests": sum(1 for s, k in zip(states, kinds, strict=True)
                                     if k == "DRIVER_REQUESTED" and s == "REJECTED"),
             "max_warning_level": self._max_warning,
             "minimal_risk_s": round(self._minimal_risk_steps * self.scenario.step_s, 3),
             "hazard_lights_s": round(self._hazard_steps * self.scenario.step_s, 3),
+            "travel_time_s": self.travel_time_s(),
         }
 
 

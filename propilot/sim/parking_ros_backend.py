@@ -16,7 +16,6 @@ from propilot.rosenv import setup_ros_environment
 setup_ros_environment()
 
 import os  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -34,14 +33,13 @@ from propilot.core.fusion.rig import Rig  # noqa: E402
 from propilot.core.parking.types import ParkingCommand, ParkingStatus  # noqa: E402
 from propilot.ros import conversions as conv  # noqa: E402
 from propilot.ros import topics  # noqa: E402
-from propilot.ros.sim_bridge_node import choose_domain_id  # noqa: E402
+from propilot.ros.sim_bridge_node import choose_domain_id, stop_stack  # noqa: E402
 from propilot.sim.parking_runner import ParkingInputs  # noqa: E402
 from propilot.sim.parking_scenario import ParkingScenario  # noqa: E402
 
 NODES = {"parking": "propilot.ros.parking_node", "recorder": "propilot.ros.recorder_node"}
 DISCOVERY_TIMEOUT_S = 60.0
 STEP_TIMEOUT_S = 10.0
-RECORDER_DRAIN_S = 1.0
 
 
 class ParkingBridge(Node):
@@ -144,20 +142,5 @@ class ParkingRosBackend:
                 conv.parking_status_from_msg(b.states.pop(stamp)))
 
     def close(self) -> None:
-        if self.processes:
-            end = time.monotonic() + RECORDER_DRAIN_S  # the recorder takes the last cycle's messages
-            while time.monotonic() < end:
-                self.executor.spin_once(timeout_sec=0.05)
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_stack(self.executor, self.bridge, self.processes)
         self.processes = []
-        self.executor.shutdown()
-        self.bridge.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()

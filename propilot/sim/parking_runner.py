@@ -13,7 +13,6 @@ removed afterwards: keys never live in the repository.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import secrets
 import shutil
@@ -38,11 +37,11 @@ from propilot.core.parking.types import (
     VehicleMotion,
 )
 from propilot.core.types import DetectionFrame, SensorKind
-from propilot.sim.metrics import evaluate
 from propilot.sim.parking_fob import FobSimulator
 from propilot.sim.parking_metrics import ParkingMetrics
 from propilot.sim.parking_scenario import ParkingScenario
 from propilot.sim.parking_world import ParkingWorld
+from propilot.sim.result import write_result
 from propilot.sim.sensors import SensorSuite
 
 
@@ -111,22 +110,8 @@ def run_parking_scenario(scenario: ParkingScenario, out_dir: Path, mode: str, pr
     finally:
         backend.close()
         shutil.rmtree(key_dir, ignore_errors=True)
-    values = metrics.values(world)
-    expectations = evaluate(scenario.expectations, values)
-    result = {
-        "scenario": scenario.name,
-        "purpose": scenario.purpose,
-        "mode": mode,
-        "seed": scenario.seed,
-        "passed": all(e.passed for e in expectations),
-        "sim_time_s": round(steps * scenario.step_s, 6),
-        "wall_time_s": round(time.perf_counter() - wall_start, 3),
-        "metrics": {name: (v if math.isfinite(v) else None) for name, v in values.items()},
-        "expectations": [replace(e, value=e.value if math.isfinite(e.value) else None).as_dict()
-                         for e in expectations],
-        "events": events,
-    }
-    (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = write_result(out_dir, scenario, mode, steps * scenario.step_s, time.perf_counter() - wall_start,
+                          metrics.values(world), events)
     _write_series(metrics.series, out_dir / "series.csv")
     return result
 

@@ -4,7 +4,9 @@ In: a folder of scenario YAML files, a number of worker processes and an optiona
 filter. Out, in the output folder: one run folder per scenario (result.json, run.mcap,
 series.csv, birdseye.png, timeseries.png), `summary.json` (`total`, `passed`, `failed`,
 `scenarios`: `{name, passed, metrics, ...}`), `junit.xml` and `report.html`.
-Each scenario runs in lockstep mode in its own process (libsumo is one per process).
+Each scenario runs in lockstep mode in its own process (libsumo is one per process): local
+worker processes by default, or one Ray task per scenario on an existing Ray cluster
+(`ray_address`), whose run folders come back to this machine as files.
 """
 
 from __future__ import annotations
@@ -47,18 +49,24 @@ def run_one(path: Path, out: Path) -> dict:
             "expectations": result["expectations"]}
 
 
-def regress(folder: Path, out: Path, jobs: int, pattern: str | None = None, progress: bool = True) -> dict:
+def regress(folder: Path, out: Path, jobs: int, pattern: str | None = None, progress: bool = True,
+            ray_address: str | None = None) -> dict:
     from propilot.sim.report import write_html, write_junit
 
     files = scenario_files(folder, pattern)
     out.mkdir(parents=True, exist_ok=True)
     entries = []
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: libsumo is a singleton
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        futures = [pool.submit(run_one, f, out) for f in files]
-        for future in tqdm(as_completed(futures), total=len(futures), desc="scenarios", unit="scenario",
-                           disable=not progress):
-            entries.append(future.result())
+    if ray_address:
+        from propilot.sim.ray_regress import run_on_ray
+
+        entries = run_on_ray(files, out, ray_address, progress)
+    else:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: libsumo is a singleton
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+            futures = [pool.submit(run_one, f, out) for f in files]
+            for future in tqdm(as_completed(futures), total=len(futures), desc="scenarios", unit="scenario",
+                               disable=not progress):
+                entries.append(future.result())
     entries.sort(key=lambda e: e["name"])
     passed = sum(e["passed"] for e in entries)
     summary = {"total": len(entries), "passed": passed, "failed": len(entries) - passed, "scenarios": entries}

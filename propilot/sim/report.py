@@ -3,7 +3,8 @@
 In: a run folder (result.json, series.csv, traffic.csv) and its map; or the summary of
 a regression. Out: `birdseye.png` (lanes, the ego's path coloured by speed, traffic),
 `timeseries.png` (speed, acceleration, lateral acceleration, gap, pilot state) per run,
-and for a regression `report.html` (one section per scenario) and `junit.xml`.
+and for a regression `report.html` (an overview table of the headline metrics, the mean
+driving score, one section per scenario) and `junit.xml`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,31 @@ from propilot.core.map.hdmap import HDMap  # noqa: E402
 
 PILOT_STATES = ("OFF", "UNAVAILABLE", "AVAILABLE", "ENGAGED_HANDS_ON", "ENGAGED_HANDS_OFF", "TAKEOVER_REQUEST",
                 "MINIMAL_RISK")
+
+
+# Headline metrics of the overview table: (result.json metric, column heading, format).
+OVERVIEW_COLUMNS = (
+    ("driving_score", "driving score", "{:.2f}"),
+    ("route_completion", "route", "{:.0%}"),
+    ("collisions", "collisions", "{:.0f}"),
+    ("min_time_headway_s", "min THW [s]", "{:.2f}"),
+    ("critical_distance_margin_m", "R79 margin [m]", "{:.1f}"),
+    ("hands_off_share", "hands-off", "{:.0%}"),
+    ("proposals_made", "proposals", "{:.0f}"),
+    ("proposals_accepted", "accepted", "{:.0f}"),
+    ("proposals_expired", "expired", "{:.0f}"),
+    ("proposals_rejected", "rejected", "{:.0f}"),
+    ("refused_requests", "refused", "{:.0f}"),
+    ("mean_approval_latency_s", "approval [s]", "{:.2f}"),
+    ("travel_time_s", "travel [s]", "{:.1f}"),
+    ("baseline_travel_time_s", "SUMO ego [s]", "{:.1f}"),
+    ("travel_time_ratio", "travel ratio", "{:.2f}"),
+)
+
+
+def _cell(metrics: dict, key: str, fmt: str) -> str:
+    value = metrics.get(key)
+    return "-" if value is None else fmt.format(value)  # None: never arose (e.g. no vehicle ahead)
 
 
 def _read_csv(path: Path) -> dict[str, list[str]]:
@@ -57,7 +83,8 @@ def plot_run(run_dir: Path, hdmap: HDMap) -> None:
     points = ax.scatter(x, y, c=speed * 3.6, s=3, cmap="viridis", zorder=3)
     fig.colorbar(points, ax=ax, label="ego speed [km/h]")
     ax.set(xlim=box[:2], ylim=box[2:], xlabel="x [m]", ylabel="y [m]", title=f"{run_dir.name}: bird's-eye view")
-    ax.legend(loc="upper left")
+    if traffic:
+        ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(run_dir / "birdseye.png", dpi=90)
     plt.close(fig)
@@ -106,8 +133,10 @@ def write_html(summary: dict, out: Path) -> None:
     rows, sections = [], []
     for e in summary["scenarios"]:
         verdict = "error" if "error" in e else ("passed" if e["passed"] else "FAILED")
-        rows.append(f"<tr class='{verdict.lower()}'><td><a href='#{e['name']}'>{html.escape(e['name'])}</a></td>"
-                    f"<td>{verdict}</td><td>{html.escape(e.get('purpose', ''))}</td></tr>")
+        metrics = e.get("metrics") or {}
+        rows.append(f"<tr class='{verdict.lower()}' title='{html.escape(e.get('purpose', ''), quote=True)}'>"
+                    f"<td><a href='#{e['name']}'>{html.escape(e['name'])}</a></td><td>{verdict}</td>"
+                    + "".join(f"<td>{_cell(metrics, key, fmt)}</td>" for key, _, fmt in OVERVIEW_COLUMNS) + "</tr>")
         body = [f"<h2 id='{e['name']}'>{html.escape(e['name'])}: {verdict}</h2>",
                 f"<p>{html.escape(e.get('purpose', ''))}</p>"]
         if "error" in e:
@@ -128,9 +157,19 @@ def write_html(summary: dict, out: Path) -> None:
 td,th{{border:1px solid #ccc;padding:3px 8px}} tr.failed td,tr.error td{{background:#fdd}}
 tr.passed td{{background:#efe}} img{{max-width:100%;display:block;margin:1em 0}}</style></head>
 <body><h1>ProPilot scenario regression</h1>
-<p>{summary['passed']} of {summary['total']} scenarios passed, {summary['failed']} failed.</p>
-<table><tr><th>scenario</th><th>result</th><th>purpose</th></tr>{''.join(rows)}</table>
+<p>{summary['passed']} of {summary['total']} scenarios passed, {summary['failed']} failed.
+Mean driving score {_mean_score(summary)} (CARLA Leaderboard form: route completion &times; &prod; penalty<sup>count
+</sup>, vehicle collision 0.60). Travel ratio: the stack's travel time over a SUMO-driven ego's on the same traffic.
+</p>
+<table><tr><th>scenario</th><th>result</th>{''.join(f'<th>{h}</th>' for _, h, _ in OVERVIEW_COLUMNS)}</tr>
+{''.join(rows)}</table>
 {''.join(f'<section>{s}</section>' for s in sections)}
 </body></html>
 """
     (out / "report.html").write_text(page)
+
+
+def _mean_score(summary: dict) -> str:
+    scores = [e["metrics"]["driving_score"] for e in summary["scenarios"]
+              if (e.get("metrics") or {}).get("driving_score") is not None]
+    return f"{sum(scores) / len(scores):.3f}" if scores else "-"

@@ -9,10 +9,9 @@ not driving), measure, advance the world.
 
 from __future__ import annotations
 
-import json
-import math
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,10 +40,12 @@ from propilot.sim.driver import VirtualDriver
 from propilot.sim.ego_sensors import EgoSensors, camera_calibration
 from propilot.sim.fusion_metrics import FusionMetrics
 from propilot.sim.localization_metrics import LocalizationMetrics
-from propilot.sim.metrics import ScenarioMetrics, evaluate
+from propilot.sim.metrics import ScenarioMetrics, travel_time_ratio
+from propilot.sim.result import write_result
 from propilot.sim.scenario import Scenario
-from propilot.sim.sensors import SensorSuite
-from propilot.sim.world import World
+from propilot.sim.sensors import SensorSuite, TruthVehicle
+from propilot.sim.vehicle import EgoState
+from propilot.sim.world import World, baseline_travel_time_s
 
 MODES = ("lockstep", "ros")
 
@@ -58,6 +59,7 @@ class StepInputs:
     monitor: DriverMonitorReading
     imu: list[ImuSample] = field(default_factory=list)
     images: list[CameraImage] = field(default_factory=list)
+    crashed_nodes: frozenset[str] = frozenset()  # stack nodes a node_crash fault has stopped (lockstep)
 
 
 class StackBackend(Protocol):
@@ -80,8 +82,38 @@ def node_settings(scenario: Scenario) -> dict[str, Any]:
     return settings
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = True) -> dict[str, Any]:
+class SimWorld(Protocol):
+    """What the runner needs of a simulated world: the embedded `World` (SUMO) or `CarlaWorld`."""
+
+    ego: EgoState  # true state of base_link
+
+    def others(self) -> list[TruthVehicle]: ...
+
+    def ego_centre(self) -> tuple[float, float]: ...
+
+    def advance(self, accel_cmd: float, curvature_cmd: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StepHook(Protocol):
+    """Something riding along a run (the live display, a study recorder): adds inputs, paces, watches."""
+
+    def before_step(self, t_s: float, inputs: list[DriverInput], monitor: DriverMonitorReading
+                    ) -> tuple[list[DriverInput], DriverMonitorReading]: ...
+
+    def after_step(self, t_s: float, hmi: HmiState, backend: StackBackend) -> None: ...
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = True,
+                 hook: StepHook | None = None, world_factory: Callable[..., SimWorld] | None = None) -> dict[str, Any]:
     """Run the scenario, write result.json and run.mcap into out_dir, return the result."""
+    from propilot.sim.parking_scenario import ParkingScenario
+
+    if isinstance(scenario, ParkingScenario):  # remote parking: its own world and runner
+        from propilot.sim.parking_runner import run_parking_scenario
+
+        return run_parking_scenario(scenario, out_dir, mode, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     hdmap = load_map(scenario.map_path)
     backend = _make_backend(scenario, out_dir, mode, hdmap)
@@ -95,7 +127,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
     driver = VirtualDriver(scenario.driver, hdmap)
     steps = int(round(scenario.duration_s / scenario.step_s))
     wall_start = time.perf_counter()
-    world = World(scenario, hdmap)
+    world = world_factory(scenario, hdmap) if world_factory else World(scenario, hdmap)
+    measured = getattr(world, "measured", None)  # a simulator with sensors of its own (CARLA)
     shown: HmiState | None = None  # what the display showed last cycle, for the driver
     try:
         for k in tqdm(range(steps), desc=scenario.name, unit="step", disable=not progress, leave=False):
@@ -103,14 +136,21 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
             ego, others = world.ego, world.others()
             driver_inputs = driver.inputs(t_s, shown)  # first: answers to the display decide hands and pedals
             monitor = driver.monitor(t_s)
+            if hook is not None:
+                driver_inputs, monitor = hook.before_step(t_s, driver_inputs, monitor)
             sensed = ego_sensors.sense(t_s, ego, others)
             status = VehicleStatus(t_s, sensed.wheel_speed_mps, ego.accel_mps2, ego.yaw_rate_rps,
                                    brake_pedal=driver.brake_pedal(t_s), hands_on_wheel=monitor.hands_on_wheel)
             frames = sensors.step(t_s, ego.pose, ego.speed_mps, ego.yaw_rate_rps, others,
                                   dropped=scenario.faulty_sensors(t_s, "sensor_dropout"),
                                   blinded=scenario.faulty_sensors(t_s, "camera_blinded"))
-            inputs = StepInputs(status, sensed.gnss, frames, driver_inputs, monitor, sensed.imu, sensed.images)
+            if measured is not None:  # its measurements replace the models' (see propilot/sim/carla/sensors.py)
+                sensed, frames = measured(t_s, sensed, frames)
+            inputs = StepInputs(status, sensed.gnss, frames, driver_inputs, monitor, sensed.imu, sensed.images,
+                                scenario.faulty_sensors(t_s, "node_crash"))
             hmi, command = backend.step(inputs)
+            if hook is not None:
+                hook.after_step(t_s, hmi, backend)
             localization.observe(t_s, ego.pose, sensed.gnss_state, *backend.localization)
             shown = hmi
             metrics.observe(t_s, ego, world.ego_centre(), others, hmi, command)
@@ -124,8 +164,13 @@ def run_scenario(scenario: Scenario, out_dir: Path, mode: str, progress: bool = 
     finally:
         world.close()
         backend.close()
-    return _write_result(scenario, out_dir, mode, steps * scenario.step_s, time.perf_counter() - wall_start,
-                         metrics, events, {**fusion.values(), **localization.values()})
+    wall_s = time.perf_counter() - wall_start
+    # The same traffic once more with SUMO driving the ego (no sensors, no stack): the travel-time reference.
+    baseline_s = baseline_travel_time_s(scenario, hdmap, metrics.travel_distance_m(), 2.0 * scenario.duration_s)
+    travel = {"baseline_travel_time_s": baseline_s,
+              "travel_time_ratio": travel_time_ratio(metrics.travel_time_s(), baseline_s)}
+    return _write_result(scenario, out_dir, mode, steps * scenario.step_s, wall_s,
+                         metrics, events, {**fusion.values(), **localization.values(), **travel})
 
 
 def _make_backend(scenario: Scenario, out_dir: Path, mode: str, hdmap) -> StackBackend:
@@ -133,35 +178,21 @@ def _make_backend(scenario: Scenario, out_dir: Path, mode: str, hdmap) -> StackB
         from propilot.sim.lockstep import LockstepBackend
 
         return LockstepBackend(scenario, hdmap, node_settings(scenario), out_dir / "run.mcap")
-    if mode in ("ros", "ros-external"):  # ros-external: the nodes were started by ros2 launch
+    if any(f.kind == "node_crash" for f in scenario.faults):
+        raise ValueError(f"{scenario.path}: node_crash faults are injected in the lockstep mode only")
+    if mode in ("ros", "ros-external", "ros-realtime"):  # ros-external: the nodes were started by ros2 launch
         from propilot.ros.sim_bridge_node import RosBackend
 
-        return RosBackend(scenario, node_settings(scenario), out_dir, launch_stack=mode == "ros")
+        return RosBackend(scenario, node_settings(scenario), out_dir, launch_stack=mode != "ros-external",
+                          realtime=mode == "ros-realtime")
     raise ValueError(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
-
-
-def _json_number(value: float) -> float | None:
-    return value if math.isfinite(value) else None  # inf: the situation never arose (e.g. never closing in)
 
 
 def _write_result(scenario: Scenario, out_dir: Path, mode: str, sim_time_s: float, wall_time_s: float,
                   metrics: ScenarioMetrics, events: EventLog, fusion: dict[str, float]) -> dict[str, Any]:
-    values = {**metrics.values(), **fusion}
-    expectations = evaluate(scenario.expectations, values)
-    result = {
-        "scenario": scenario.name,
-        "purpose": scenario.purpose,
-        "mode": mode,
-        "seed": scenario.seed,
-        "passed": all(e.passed for e in expectations),
-        "sim_time_s": round(sim_time_s, 6),
-        "wall_time_s": round(wall_time_s, 3),
-        "metrics": {**{k: _json_number(v) for k, v in values.items()},
-                    "proposals": list(metrics.proposals.values())},
-        "expectations": [replace(e, value=_json_number(e.value)).as_dict() for e in expectations],
-        "events": [{"t_s": round(e.t_s, 3), "kind": e.kind, "detail": e.detail} for e in _merge(events)],
-    }
-    (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = write_result(out_dir, scenario, mode, sim_time_s, wall_time_s, {**metrics.values(), **fusion},
+                          [{"t_s": round(e.t_s, 3), "kind": e.kind, "detail": e.detail} for e in _merge(events)],
+                          {"proposals": list(metrics.proposals.values())})
     metrics.write_series(out_dir / "series.csv")
     return result
 

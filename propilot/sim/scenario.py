@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from propilot.core.fusion.rig import Rig, load_rig
-from propilot.core.settings import ConfigError, read_yaml
+from propilot.core.settings import ConfigError, key_name, read_yaml
 from propilot.core.types import SensorKind
 
 METRIC_NAMES = (
@@ -25,6 +25,8 @@ METRIC_NAMES = (
     "proposals_aborted", "refused_requests", "max_warning_level", "minimal_risk_s", "hazard_lights_s",
     "fusion_gospa_m", "fusion_false_tracks", "fusion_missed_tracks", "rear_tracking_range_m",
     "max_lateral_error_m", "lane_correct_share", "lane_level_share",
+    "driving_score", "hands_off_share", "mean_approval_latency_s", "max_approval_latency_s", "travel_time_s",
+    "baseline_travel_time_s", "travel_time_ratio",
 )
 PROPOSAL_RESPONSES = ("approve", "reject", "ignore")
 
@@ -79,8 +81,15 @@ class DriverScript:
 
 
 # Fault kinds a scenario may inject; `target` names a sensor where the kind needs one.
-FAULT_KINDS = ("gnss_outage", "sensor_dropout", "camera_blinded", "rtk_float", "gnss_standalone", "gnss_multipath")
+FAULT_KINDS = ("gnss_outage", "sensor_dropout", "camera_blinded", "rtk_float", "gnss_standalone", "gnss_multipath",
+               "stale_messages", "nan_messages", "node_crash")
 SENSOR_FAULTS = {"sensor_dropout": None, "camera_blinded": SensorKind.CAMERA}  # kind -> the target's kind (any)
+# Message faults hit one of the ego's own streams: stale = the sender repeats its last message, stamp and all;
+# nan = every value of the message is NaN.
+MESSAGE_STREAMS = ("gnss", "imu")
+# node_crash: the node stops (no output, its inputs are lost) from start_s and restarts at end_s.
+CRASHABLE_NODES = ("lane_detection", "localization", "fusion", "behaviour")
+TARGET_NAMES = {"stale_messages": MESSAGE_STREAMS, "nan_messages": MESSAGE_STREAMS, "node_crash": CRASHABLE_NODES}
 DEFAULT_RIG_PATH = Path(__file__).resolve().parents[2] / "sim" / "rigs" / "default.yaml"
 
 
@@ -132,6 +141,13 @@ class Scenario:
         return any(f.kind == kind and f.active(t_s) and (not target or f.target == target) for f in self.faults)
 
 
+def _finite_number(value: Any) -> bool:
+    """An int or float (not a bool) that is finite as a float (huge YAML integers are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) if isinstance(value, float) else abs(value) <= 1e300
+
+
 class _Fields:
     """Reads one mapping of the file, naming the field path in every error."""
 
@@ -139,9 +155,9 @@ class _Fields:
         self.origin, self.path = origin, path
         if not isinstance(data, dict):
             raise ConfigError(origin, path or "(root)", f"expected a mapping, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(known))
+        unknown = sorted(set(data) - set(known), key=str)
         if unknown:
-            raise ConfigError(origin, self._name(unknown[0]), f"unknown field (known: {', '.join(known)})")
+            raise ConfigError(origin, self._name(key_name(unknown[0])), f"unknown field (known: {', '.join(known)})")
         self.data = data
 
     def _name(self, key: str) -> str:
@@ -155,7 +171,7 @@ class _Fields:
     def number(self, key: str, default: float | None = None, minimum: float | None = None,
                maximum: float | None = None) -> float:
         value = self.data.get(key, default) if default is not None else self.required(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not _finite_number(value):
             raise ConfigError(self.origin, self._name(key), f"expected a finite number, got {value!r}")
         if minimum is not None and value < minimum:
             raise ConfigError(self.origin, self._name(key), f"{value} is below the minimum {minimum}")
@@ -191,6 +207,10 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     origin = str(path)
     data = read_yaml(path)
+    if isinstance(data, dict) and "parking" in data:  # remote parking: its own format (parking_scenario.py)
+        from propilot.sim.parking_scenario import load_parking_scenario
+
+        return load_parking_scenario(path)
     top = _Fields(origin, data, "", ("purpose", "map", "seed", "duration_s", "step_s", "ego", "route", "driver",
                                      "traffic", "expectations", "settings", "faults", "rig"))
     map_path = (path.parent / top.text("map")).resolve()
@@ -247,7 +267,7 @@ def _driver(f: _Fields, origin: str) -> DriverScript:
         signals.append((g.number("at_s", minimum=0.0), 1 if direction == "left" else -1))
     brakes = []
     for i, value in enumerate(_list(f, "brake_at_s", origin)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if not _finite_number(value) or value < 0:
             raise ConfigError(origin, f"driver.brake_at_s[{i}]", f"expected a time >= 0, got {value!r}")
         brakes.append(float(value))
     return DriverScript(
@@ -335,6 +355,9 @@ def _faults(raw: Any, origin: str, rig: Rig) -> tuple[Fault, ...]:
                 what = f"a {wanted.name.lower()}" if wanted is not None else "a sensor"
                 raise ConfigError(origin, f"faults[{i}].target", f"{kind} needs {what} of the rig {rig.name!r} "
                                   f"({', '.join(ids)}), got {target!r}")
+        if kind in TARGET_NAMES and target not in TARGET_NAMES[kind]:
+            raise ConfigError(origin, f"faults[{i}].target",
+                              f"{kind} needs one of {', '.join(TARGET_NAMES[kind])}, got {target!r}")
         faults.append(Fault(kind, start, end, target))
     return tuple(faults)
 

@@ -19,7 +19,6 @@ and (sensors x vehicles x vehicles) for the occlusion.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -72,9 +71,6 @@ class SensorSuite:
         self.rng = np.random.default_rng(seed)
         self._next_scan_s = {s.sensor_id: 0.0 for s in rig.sensors}
         self._in_flight: list[tuple[float, DetectionFrame]] = []  # (delivery time, frame)
-        # vehicles whose centre is farther than this from base_link are out of every sensor's range
-        self._reach_m = _REACH_MARGIN_M + max(math.hypot(s.mount.x_m, s.mount.y_m) + s.spec.max_range_m
-                                              for s in rig.sensors)
         self.seen_ids: frozenset[str] = frozenset()  # vehicles some sensor could see at the last scan (no noise)
 
     def step(self, t_s: float, ego_pose: Pose2D, ego_speed_mps: float, ego_yaw_rate_rps: float,
@@ -100,17 +96,18 @@ class SensorSuite:
                 vehicles: Sequence[TruthVehicle], sensors: Sequence[Sensor],
                 blinded: Collection[str] = ()) -> list[DetectionFrame]:
         """One scan of each given sensor now, no latency: one frame per sensor, in the order given."""
-        near = [v for v in vehicles if math.hypot(v.x_m - ego_pose.x_m, v.y_m - ego_pose.y_m) <= self._reach_m]
+        reach = float(_sensor_table(self.rig.sensors)["reach_m"])
+        near = [v for v in vehicles if math.hypot(v.x_m - ego_pose.x_m, v.y_m - ego_pose.y_m) <= reach]
         by_sensor: dict[str, tuple[Detection, ...]] = {}
         seen: set[str] = set()
         for kind, measure in ((SensorKind.RADAR, _radars_and_cameras), (SensorKind.SONAR, _sonars)):
-            group = [s for s in sensors if (s.kind == SensorKind.SONAR) == (kind == SensorKind.SONAR)]
+            group = tuple(s for s in sensors if (s.kind == SensorKind.SONAR) == (kind == SensorKind.SONAR))
             if not group:
                 continue
             geometry = view_geometry(group, ego_pose, ego_speed_mps, ego_yaw_rate_rps, near)
             visible = geometry.in_beam if kind == SensorKind.SONAR else geometry.visible
             seen.update(v.vehicle_id for v, any_sensor in zip(near, visible.any(axis=0), strict=True) if any_sensor)
-            by_sensor.update(measure(tuple(group), geometry, near, self.rng, ego_speed_mps, ego_yaw_rate_rps))
+            by_sensor.update(measure(group, geometry, near, self.rng, ego_speed_mps, ego_yaw_rate_rps))
         self.seen_ids = frozenset(seen)
         return [DetectionFrame(t_s, s.sensor_id, s.kind, () if s.sensor_id in blinded else by_sensor[s.sensor_id])
                 for s in sensors]
@@ -120,7 +117,8 @@ def view_geometry(sensors: Sequence[Sensor], ego_pose: Pose2D, ego_speed_mps: fl
                   vehicles: Sequence[TruthVehicle]) -> Geometry:
     """What each sensor sees of each vehicle before noise, all sensors and vehicles at once."""
     n_s, n_v = len(sensors), len(vehicles)
-    mounts = np.array([(s.mount.x_m, s.mount.y_m, s.mount.yaw_rad) for s in sensors]).reshape(n_s, 3)
+    table = _sensor_table(tuple(sensors))
+    mounts = table["mounts"]
     c, si = math.cos(ego_pose.yaw_rad), math.sin(ego_pose.yaw_rad)
     sensor_xy = np.column_stack((ego_pose.x_m + c * mounts[:, 0] - si * mounts[:, 1],
                                  ego_pose.y_m + si * mounts[:, 0] + c * mounts[:, 1]))
@@ -162,12 +160,12 @@ def view_geometry(sensors: Sequence[Sensor], ego_pose: Pose2D, ego_speed_mps: fl
     range_rate = ((speed * heading[:, 0])[None, :] - sensor_velocity[:, None, 0]) * ux + (
         (speed * heading[:, 1])[None, :] - sensor_velocity[:, None, 1]) * uy
 
-    fov = np.array([s.half_fov_rad for s in sensors])[:, None]
-    min_range = np.array([s.spec.min_range_m for s in sensors])[:, None]
-    max_range = np.array([s.spec.max_range_m for s in sensors])[:, None]
+    fov = table["half_fov_rad"][:, None]
+    min_range = table["min_range_m"][:, None]
+    max_range = table["max_range_m"][:, None]
     in_beam = (low <= fov) & (high >= -fov) & (nearest >= min_range) & (nearest <= max_range)
     visible = (np.abs(off_axis) <= fov) & (face_range >= min_range) & (face_range <= max_range)
-    occlusion = np.array([getattr(s.spec, "occlusion_fraction", 1.0) for s in sensors])
+    occlusion = table["occlusion_fraction"]
     rows = np.flatnonzero(visible.any(axis=1) & (occlusion < 1.0))
     if rows.size and n_v > 1:
         # [s, i, j]: share of i's angular extent that a nearer j (ahead of the sensor) covers
@@ -256,9 +254,24 @@ def _sonars(sensors: tuple[Sensor, ...], g: Geometry, vehicles: Sequence[TruthVe
     return out
 
 
-@functools.lru_cache(maxsize=32)
 def _sensor_table(sensors: tuple[Sensor, ...]) -> dict[str, np.ndarray]:
-    """Per-sensor settings as arrays (0 where a kind lacks the setting)."""
+    """Per-sensor settings as arrays (0 where a kind lacks the setting), cached by the sensors' ids and the
+    sensors themselves (ids hash fast; a different sensor under the same id gets its own table)."""
+    key = tuple(s.sensor_id for s in sensors)
+    cached = _TABLES.get(key)
+    if cached is not None and all(a is b for a, b in zip(cached[0], sensors, strict=True)):
+        return cached[1]
+    table = _build_table(sensors)
+    if len(_TABLES) > 256:
+        _TABLES.clear()
+    _TABLES[key] = (sensors, table)
+    return table
+
+
+_TABLES: dict[tuple[str, ...], tuple[tuple[Sensor, ...], dict[str, np.ndarray]]] = {}
+
+
+def _build_table(sensors: tuple[Sensor, ...]) -> dict[str, np.ndarray]:
     def column(name: str) -> np.ndarray:
         return np.array([float(getattr(s.spec, name, 0.0)) for s in sensors])
 
@@ -271,6 +284,11 @@ def _sensor_table(sensors: tuple[Sensor, ...]) -> dict[str, np.ndarray]:
     table["mount_y_m"] = np.array([s.mount.y_m for s in sensors])
     table["mount_yaw_rad"] = np.array([s.mount.yaw_rad for s in sensors])
     table["radar"] = np.array([s.kind == SensorKind.RADAR for s in sensors])
+    table["occlusion_fraction"] = np.array([getattr(s.spec, "occlusion_fraction", 1.0) for s in sensors])
+    table["mounts"] = np.array([(s.mount.x_m, s.mount.y_m, s.mount.yaw_rad) for s in sensors]).reshape(-1, 3)
+    # vehicles whose centre is farther than this from base_link are out of range of all these sensors
+    table["reach_m"] = np.array(_REACH_MARGIN_M + max(math.hypot(s.mount.x_m, s.mount.y_m) + s.spec.max_range_m
+                                                      for s in sensors))
     return table
 
 

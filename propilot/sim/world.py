@@ -5,6 +5,8 @@ Out, each step: the ego's true state and every other vehicle as a `TruthVehicle`
 (centre pose). The ego is placed into SUMO each step with `moveToXY`, so traffic
 reacts to it; SUMO's collision handling is off because metrics detect collisions.
 libsumo is one simulation per process: close a World before opening the next.
+`baseline_travel_time_s` runs the same traffic with the ego as a plain SUMO vehicle
+(SUMO's car following and lane changing), the reference for the stack's travel time.
 """
 
 from __future__ import annotations
@@ -87,8 +89,10 @@ def _sumo_angle_to_yaw(angle_deg: float) -> float:
 
 
 class World:
-    def __init__(self, scenario: Scenario, hdmap: HDMap):
+    def __init__(self, scenario: Scenario, hdmap: HDMap, sumo_ego: bool = False):
+        """sumo_ego: SUMO drives the ego like any other car (the baseline), `advance` ignores commands."""
         self.scenario = scenario
+        self.sumo_ego = sumo_ego
         self.hdmap = hdmap
         self.dt = scenario.step_s
         self.t_s = 0.0
@@ -111,8 +115,11 @@ class World:
         self.ego = EgoState(start.x_m, start.y_m, start.yaw_rad, scenario.ego.speed_mps)
         self._add(EGO_ID, "ego_type", scenario.ego.lane, scenario.ego.station_m + FRONT_AHEAD_OF_AXLE_M,
                   scenario.ego.speed_mps)
-        libsumo.vehicle.setSpeedMode(EGO_ID, 0)
-        libsumo.vehicle.setLaneChangeMode(EGO_ID, 0)
+        if sumo_ego:
+            libsumo.vehicle.setMaxSpeed(EGO_ID, scenario.driver.set_speed_mps)  # the driver's set speed caps both
+        else:
+            libsumo.vehicle.setSpeedMode(EGO_ID, 0)
+            libsumo.vehicle.setLaneChangeMode(EGO_ID, 0)
         for v in scenario.vehicles:
             self._add(v.vehicle_id, "car", v.lane, v.station_m + TRAFFIC_LENGTH_M / 2.0, v.speed_mps)
             libsumo.vehicle.setMaxSpeed(v.vehicle_id, v.max_speed_mps)
@@ -124,7 +131,9 @@ class World:
         if scenario.random_traffic is not None:
             self._add_random_traffic(np.random.default_rng(scenario.seed))
         libsumo.simulationStep()
-        self._place_ego()
+        self._place_ego()  # also inserts the ego where it starts even if traffic blocks SUMO's insertion
+        if sumo_ego:
+            libsumo.vehicle.setSpeed(EGO_ID, -1.0)  # from now on SUMO's car following decides its speed
 
     def _add(self, vehicle_id: str, type_id: str, lane: int, front_station_m: float, speed_mps: float) -> None:
         p = self.main_line.point(lane, front_station_m)
@@ -198,8 +207,9 @@ class World:
 
     def advance(self, accel_cmd: float, curvature_cmd: float) -> None:
         self._apply_actions()
-        self.ego = step_ego(self.ego, self.dt, accel_cmd, curvature_cmd)
-        self._place_ego()
+        if not self.sumo_ego:
+            self.ego = step_ego(self.ego, self.dt, accel_cmd, curvature_cmd)
+            self._place_ego()
         libsumo.simulationStep()
         self.t_s += self.dt
         for vehicle_id in libsumo.simulation.getArrivedIDList():
@@ -207,3 +217,41 @@ class World:
 
     def close(self) -> None:
         libsumo.close()
+
+
+def baseline_travel_time_s(scenario: Scenario, hdmap: HDMap, distance_m: float, limit_s: float) -> float:
+    """Time a plain SUMO vehicle (the ego's type, start, speed and set speed) takes to drive distance_m
+    through the same traffic; inf if it does not within limit_s. Call with no other World open."""
+    world = World(scenario, hdmap, sumo_ego=True)
+    try:
+        target = _sumo_target_edge(hdmap, scenario.destination)
+        if target:
+            try:
+                libsumo.vehicle.changeTarget(EGO_ID, target)
+            except libsumo.TraCIException:
+                pass  # not reachable from the start edge: it stays on the main line
+        start_m = None
+        while world.t_s < limit_s - 1e-9:
+            if EGO_ID in libsumo.vehicle.getIDList():
+                start_m = libsumo.vehicle.getDistance(EGO_ID) if start_m is None else start_m
+                if libsumo.vehicle.getDistance(EGO_ID) - start_m >= distance_m:
+                    return round(world.t_s, 3)
+            elif start_m is not None:
+                return math.inf  # left the network before covering the distance
+            world.advance(0.0, 0.0)
+        return math.inf
+    finally:
+        world.close()
+
+
+def _sumo_target_edge(hdmap: HDMap, destination: str) -> str:
+    """The SUMO edge of a named navigation destination ('' when there is none or it is not a named point)."""
+    if not destination or destination not in {p.name for p in hdmap.points_of_interest}:
+        return ""
+    lane = hdmap.sumo_lanes.get(hdmap.point(destination).lanelet_id, "")
+    while lane.startswith(":"):  # an internal (junction) lane: the lane it leads into
+        links = libsumo.lane.getLinks(lane)
+        if not links:
+            return ""
+        lane = links[0][0]
+    return lane.rsplit("_", 1)[0] if lane else ""

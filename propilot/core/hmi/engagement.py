@@ -14,6 +14,8 @@ acoustic; 5 s later direct-control alert; 10 s after the first escalated request
 risk-mitigation stop in lane with hazard lights. Attention counts as back after 0.2 s
 of eyes on the road. Repeated direct-control alerts lock route driving out until the
 next run cycle. Brake, cancel or the main switch always hand control to the driver.
+A system fault (a stack node failed) goes straight to MINIMAL_RISK with a take-over alarm.
+HMI variants (approval manual/automatic, proposal sound, countdown) come in as settings.
 """
 
 from __future__ import annotations
@@ -82,8 +84,16 @@ class HmiSettings:
     lockout_after_alerts: int = setting(2, description="direct-control alerts in a run cycle before lock-out",
                                         minimum=1, maximum=10,
                                         source="UN R171: repeated unavailability locks out; openpilot alike")
+    # HMI variant (propilot/core/hmi/variants.py): what a driving-simulator study compares.
+    approval: str = setting("manual", description="proposals: 'manual' (hands on the wheel + switch) or "
+                                                  "'automatic' (carried out when the safety check passes)")
+    proposal_sound: bool = setting(True, description="proposals and notices also sound (false: visual only; "
+                                                     "warnings always sound)")
+    show_countdown: bool = setting(True, description="the display shows the time left to confirm a proposal")
 
     def check(self) -> tuple[str, str] | None:
+        if self.approval not in ("manual", "automatic"):
+            return "approval", f"must be 'manual' or 'automatic', not {self.approval!r}"
         if not self.time_gap_short_s <= self.time_gap_medium_s <= self.time_gap_long_s:
             return "time_gap_medium_s", "time gaps must be ordered short <= medium <= long"
         if self.initial_set_speed_mps > self.max_speed_mps:
@@ -113,7 +123,8 @@ class PilotHmi:
 
     def update(self, t_s: float, inputs: list[DriverInput], monitor: DriverMonitorReading, lane: LanePosition,
                speed_mps: float, brake_pedal: float, proposals: tuple[Proposal, ...] = (),
-               route: RouteStatus | None = None) -> HmiState:
+               route: RouteStatus | None = None, system_fault: str = "") -> HmiState:
+        """system_fault: what failed in the stack (the supervisor's verdict), "" when nothing did."""
         s = self.settings
         events = {i.event for i in inputs}
         self._apply_settings_inputs(events)
@@ -123,11 +134,16 @@ class PilotHmi:
         # (route driving follows a lead down to standstill once it runs).
         route_end = self._route_end(route)
         conditions_ok = lane.matched and lane.lane_level and monitor.available and route_end is None
-        offer_ok = conditions_ok and s.min_speed_mps <= speed_mps
+        offer_ok = conditions_ok and s.min_speed_mps <= speed_mps and not system_fault
         driver_takes_over = bool(events & {DriverEvent.CANCEL, DriverEvent.MAIN_SWITCH}) or brake_pedal > BRAKE_OVERRIDE
         message, sound = "", ""
 
-        if self.state in (PilotState.ENGAGED_HANDS_OFF, PilotState.ENGAGED_HANDS_ON):
+        if system_fault and self.state in (PilotState.ENGAGED_HANDS_OFF, PilotState.ENGAGED_HANDS_ON,
+                                           PilotState.TAKEOVER_REQUEST) and not driver_takes_over:
+            # The stack cannot drive on: the supervisor already stops in lane; the driver is asked to take over.
+            self.state = PilotState.MINIMAL_RISK
+            message, sound = f"System fault ({system_fault}): take over, stopping in lane", "alarm"
+        elif self.state in (PilotState.ENGAGED_HANDS_OFF, PilotState.ENGAGED_HANDS_ON):
             if driver_takes_over:
                 message, sound = self._hand_over("Route driving off")
             elif not conditions_ok:
@@ -174,6 +190,8 @@ class PilotHmi:
         approved, rejected, request, note, chime = self._driver_actions(inputs, monitor, proposals)
         if not note and self.state.engaged:
             note, chime = self._exit_notice(route)
+        if not s.proposal_sound:
+            chime = ""  # visual-only variant: proposals and notices are shown, not sounded
         return HmiState(
             t_s, self.state, message or note, sound or chime, warning, self.set_speed_mps, self.time_gap_s,
             proposals=proposals, approved_proposal_uuid=approved, rejected_proposal_uuid=rejected,
@@ -273,7 +291,9 @@ class PilotHmi:
             if p.uuid not in self._seen_proposals:
                 self._seen_proposals.add(p.uuid)
                 if p.state == ProposalState.PROPOSED:
-                    note, chime = f"{_PROPOSAL_TEXT[p.kind]} Hands on the wheel and press the switch", "proposal"
+                    prompt = ("Hands on the wheel and press the switch" if self.settings.approval == "manual"
+                              else "Changing lane when clear")
+                    note, chime = f"{_PROPOSAL_TEXT[p.kind]} {prompt}", "proposal"
             if p.state in (ProposalState.ABORTED, ProposalState.EXPIRED) or (
                     p.state == ProposalState.REJECTED and p.kind == ProposalKind.DRIVER_REQUESTED):
                 note, chime = f"{_PROPOSAL_TEXT[p.kind]}: {p.reason}", "refused"
@@ -292,6 +312,8 @@ class PilotHmi:
                     request = 1 if i.event == DriverEvent.TURN_SIGNAL_LEFT else -1
                 else:
                     note = "Hands on the wheel to change lane"
+        if self.settings.approval == "automatic" and not approved and not rejected:
+            approved = next((p.uuid for p in proposals if p.state == ProposalState.PROPOSED and p.safe), "")
         return approved, rejected, request, note, chime
 
 
