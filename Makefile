@@ -15,8 +15,8 @@ setup: $(VENV)/.deps-stamp $(PREFIX)/.msgs-stamp $(VENV)/.editable-stamp chromiu
 
 # Debian's chromium for the driver display's browser test (Playwright drives it; no browser download).
 chromium:
-	@command -v chromium > /dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; \
-		else sudo apt-get install -y chromium; fi; }
+	@command -v chromium > /dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
