@@ -123,7 +123,7 @@ def sensor_types(rig: Rig) -> dict[str, type]:
 
 
 def sensor_subscribers(rig: Rig) -> dict[str, tuple[str, ...]]:
-    """The fusion node takes every sensor's detections; the sonar ranges are for parking (no subscriber yet)."""
+    """The fusion node takes every sensor's detections (the sonar ranges go to the parking node, see parking_node)."""
     return {detections_topic(s.kind, s.sensor_id): ("fusion",) for s in rig.sensors}
 
 
