@@ -55,6 +55,9 @@ def faults_named(stack, node):
 
 def test_killed_node_is_noticed_the_car_stops_in_lane_and_a_restart_restores_service(stack):
     stack.engage()
+    # the story starts once the pilot drives: a command in route-pilot mode (not only the display engaged)
+    stack.spin_until(lambda: any(c.mode == VehicleCommand.MODE_ROUTE_PILOT for c in stack.received[topics.COMMAND]),
+                     WAIT_S, "the pilot driving")
     others = {name: stack.node_process(name) for name in ("localization", "hmi", "behaviour", "control")}
     lane_before = stack.received[topics.LANE][-1].lane_index
 
