@@ -6,7 +6,7 @@ from messages validate what they read (finite and plausible numbers, known enum
 values, well-formed arrays, frame ids, stamps) and raise `MessageError` (message,
 field and reason) so a node can drop one bad message and keep running; the only
 non-finite values that reach the core are the meanings in `NOT_FINITE_ALLOWED`.
-`StampOrder` detects time going backwards per topic. See docs/robustness.md.
+`StampOrder` detects time going backwards per topic (every node's NodeHealth uses it). See docs/robustness.md.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from propilot.core.fusion.rig import Rig, load_rig
 from propilot.core.map.hdmap import HDMap, MapError, load_map
 from propilot.core.settings import ConfigError, groups_from_mapping, spec
 from propilot.ros import topics
-from propilot.ros.conversions import MessageError, stamp_ns
+from propilot.ros.conversions import MessageError, StampOrder, stamp_ns
 
 DIAGNOSTICS_PERIOD_S = 1.0
 REJECTION_REPORT_PERIOD_S = 0.1  # a flood of bad messages gives at most 10 diagnostics per second
@@ -113,6 +113,7 @@ class NodeHealth:
         self.node = node
         self.name = node.get_name()
         self.inputs: dict[str, InputStats] = {}
+        self.stamp_order = StampOrder()  # time going backwards, per topic
         self.internal_errors = 0
         self.deadlines_missed: dict[str, int] = {}
         self._nominal = {**topics.NOMINAL_RATE_HZ, **(nominal_rate_hz or {})}
@@ -139,15 +140,14 @@ class NodeHealth:
             stats = self.inputs[topic]
             stamp = getattr(getattr(msg, "header", None), "stamp", None)
             if stamp is not None:
-                ns = stamp_ns(stamp)
-                if stats.last_stamp_ns is not None and ns < stats.last_stamp_ns:
-                    if topic in MANY_PUBLISHERS:
-                        ns = stats.last_stamp_ns
-                    else:
+                if topic not in MANY_PUBLISHERS:  # several publishers' stamps interleave: no order to keep
+                    try:
+                        self.stamp_order.check(topic, msg.header)
+                    except MessageError as exc:
                         if counted:
-                            self.reject(topic, f"{type(msg).__name__}: header.stamp: went backwards by "
-                                               f"{(stats.last_stamp_ns - ns) / 1e9:.3f} s")
+                            self.reject(topic, f"{type(msg).__name__}: header.stamp: {exc.reason}")
                         return
+                ns = max(stamp_ns(stamp), stats.last_stamp_ns if stats.last_stamp_ns is not None else 0)
                 stats.last_stamp_ns = ns
                 age_s = (self._now_ns() - ns) / 1e9
                 if age_s > DROP_OLDER_THAN_S and self._nominal.get(topic):

@@ -322,19 +322,7 @@ def test_missing_subtype_and_non_numeric_speed_limit_are_both_reported(hd, tmp_p
 
 
 def test_lanelet_connected_to_nothing_is_refused(tmp_path):
-    island = """
-  <node id="9000001" lat="35.01" lon="139.01" /><node id="9000002" lat="35.011" lon="139.01" />
-  <node id="9000003" lat="35.01" lon="139.0104" /><node id="9000004" lat="35.011" lon="139.0104" />
-  <way id="9000010"><nd ref="9000001" /><nd ref="9000002" /><tag k="type" v="line_thin" />
-    <tag k="subtype" v="solid" /></way>
-  <way id="9000011"><nd ref="9000003" /><nd ref="9000004" /><tag k="type" v="line_thin" />
-    <tag k="subtype" v="solid" /></way>
-  <relation id="9000020"><member type="way" ref="9000010" role="left" />
-    <member type="way" ref="9000011" role="right" /><tag k="type" v="lanelet" />
-    <tag k="subtype" v="highway" /><tag k="speed_limit" v="100" /></relation>
-</osm>"""
-    text = (MAP_YAML.parent / "highway_small.osm").read_text().replace("</osm>", island)
-    err = _refused(_write_map(tmp_path, osm_text=text))
+    err = _refused(_island(tmp_path))
     assert "9000020: lanelet connects to nothing" in str(err)
 
 
