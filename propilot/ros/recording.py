@@ -31,9 +31,9 @@ def run_metadata(map_path: Path, rig_path: Path, node_settings: dict[str, Any]) 
 
 
 def message_type_name(message: Any) -> str:
-    """'pkg/msg/Type' of a message instance."""
-    module = type(message).__module__.split(".")
-    return f"{module[0]}/msg/{type(message).__name__}"
+    """'pkg/msg/Type' of a message instance or class."""
+    cls = message if isinstance(message, type) else type(message)
+    return f"{cls.__module__.split('.')[0]}/msg/{cls.__name__}"
 
 
 def _definition_text(package: str, name: str) -> str:
@@ -89,11 +89,15 @@ class McapRecorder:
         self.message_count = 0
 
     def write(self, topic: str, message: Any, log_time_ns: int) -> None:
+        self.write_serialized(topic, message_type_name(message), serialize_message(message), log_time_ns)
+
+    def write_serialized(self, topic: str, type_name: str, data: bytes, log_time_ns: int) -> None:
+        """CDR bytes of a 'pkg/msg/Type' message, as a raw subscription delivers them."""
         channel = self._channels.get(topic)
         if channel is None:
-            channel = self._add_channel(topic, message_type_name(message))
+            channel = self._add_channel(topic, type_name)
         self._writer.add_message(channel_id=channel, log_time=log_time_ns, publish_time=log_time_ns,
-                                 data=serialize_message(message), sequence=self._sequence)
+                                 data=data, sequence=self._sequence)
         self._sequence += 1
         self.message_count += 1
 
